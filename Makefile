@@ -1,0 +1,77 @@
+# Convolutional Networks for Computer Vision: one entry point for readers, students and TAs.
+#   make book   set up the environment and build the executed book into _build/html
+#   make test   set up the environment and run the whole test suite (what CI runs)
+# Everything runs offline: data comes from packages or is generated.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+A      ?= all
+
+.PHONY: setup book book-clean test test-slow release validate grade bench lock clean help
+
+help:
+	@echo "make book      build the executed book into _build/html (creates $(VENV) if absent)"
+	@echo "make test      run the test suite (what CI runs)"
+	@echo "make test-slow run also the slow checks"
+	@echo "make release   regenerate assignments/ from solutions/ (A=a1 for one)"
+	@echo "make validate  solutions score full marks, blank releases score 0 (A=a1 for one)"
+	@echo "make grade A=a1 SUBMISSIONS=dir   autograde a folder of notebooks, write feedback and grades.csv"
+	@echo "make bench     run the benchmarks in bench/"
+
+# The stamp is newer than both dependency files once the environment matches them,
+# so a second `make` skips the install entirely.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The execution cache is keyed on each page's code only, so a change to the library the
+# pages import must throw it away: we remember a hash of src/cnnbook next to the cache.
+LIB_HASH = $(shell cat src/cnnbook/*.py src/cnnbook/*/*.py 2>/dev/null | sha256sum | cut -c1-16)
+
+book: $(STAMP)
+	@mkdir -p _build
+	@if [ "$$(cat _build/.cnnbook-hash 2>/dev/null)" != "$(LIB_HASH)" ]; then \
+	  echo "cnnbook changed: re-executing every page"; rm -rf _build/.jupyter_cache; fi
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "$(LIB_HASH)" > _build/.cnnbook-hash
+	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+book-clean:
+	rm -rf _build
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --runslow $(PYTEST_ARGS)
+
+release: $(STAMP)
+	$(PY) -m autograder release $(filter-out all,$(A))
+
+validate: $(STAMP)
+	$(PY) -m autograder validate $(filter-out all,$(A))
+
+grade: $(STAMP)
+	$(PY) -m autograder grade $(A) --submissions $(SUBMISSIONS)
+
+bench: $(STAMP)
+	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+# Re-resolve the pinned set from pyproject.toml in a scratch environment.
+lock:
+	rm -rf /tmp/cnnbook-lock && $(PYTHON) -m venv /tmp/cnnbook-lock
+	/tmp/cnnbook-lock/bin/pip install --quiet ".[book,grading,test]"
+	{ head -2 requirements.txt; /tmp/cnnbook-lock/bin/pip freeze | grep -v -e '^cnnbook' -e '^-e' | sed 's/^torch==2.13.0+cpu/torch==2.13.0/'; } > requirements.txt.new
+	mv requirements.txt.new requirements.txt
+
+clean:
+	rm -rf _build .pytest_cache

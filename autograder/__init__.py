@@ -1,0 +1,1 @@
+"""TA tooling around nbgrader: release student versions, validate, grade, feedback, export."""

@@ -1,0 +1,11 @@
+"""Shared code for the course *Convolutional Networks for Computer Vision*.
+
+Only what several chapters or assignments use lives here, never what a student must write:
+
+- :mod:`cnnbook.device`: pick the accelerator, seed every random generator;
+- :mod:`cnnbook.check`: numerical gradients and friendly comparisons for tests;
+- :mod:`cnnbook.plot`: image grids, training curves, decision boundaries;
+- :mod:`cnnbook.data`: every dataset of the course, offline first.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,42 @@
+"""Where tensors live, and how to make a run repeatable."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def pick_device(prefer: str | None = None) -> torch.device:
+    """Return the best available device: CUDA, then Apple's MPS, then the CPU.
+
+    ``prefer`` (``"cpu"``, ``"cuda"``, ``"mps"``) overrides the choice, as does the
+    environment variable ``CNNBOOK_DEVICE``; asking for one that is absent raises.
+    """
+    choice = prefer or os.environ.get("CNNBOOK_DEVICE")
+    if choice:
+        device = torch.device(choice)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("CUDA was requested but no CUDA GPU is visible; use 'cpu'.")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise RuntimeError("MPS was requested but is not available here; use 'cpu'.")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int = 0) -> np.random.Generator:
+    """Seed Python, NumPy and torch (CPU and all GPUs); return a fresh NumPy generator.
+
+    Prefer passing the returned generator around over the global NumPy state: code that
+    takes a generator is repeatable no matter what ran before it.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return np.random.default_rng(seed)
