@@ -1,0 +1,138 @@
+"""Command line for TAs: ``python -m autograder COMMAND`` (or ``make release/validate/grade``).
+
+    release  [A ...]                      regenerate assignments/A from solutions/A
+    check-release [A ...]                 fail if assignments/ differs from a fresh release
+    validate [A ...]                      solution full marks, blank release zero
+    grade A --submissions DIR [--workdir W]  autograde, then feedback and grades.csv
+    feedback A [--workdir W]              (re)write HTML feedback without hidden tests
+    export A [--workdir W] [--csv F]      (re)write the grades CSV from the gradebook
+
+Assignments are named by id (a1_backprop) or short form (a1); no name means all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from . import course
+
+
+def default_workdir(assignment: str) -> Path:
+    """Grading happens outside the repository so no student file ever lands in it."""
+    return Path.home() / "cnnbook-grading" / assignment
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("release", "regenerate student versions"),
+                            ("check-release", "check assignments/ matches solutions/"),
+                            ("validate", "solution full marks, blank release zero")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("assignments", nargs="*", help="ids or short names; none means all")
+    grade_parser = commands.add_parser("grade", help="autograde a folder of submissions")
+    grade_parser.add_argument("assignment")
+    grade_parser.add_argument("--submissions", required=True, type=Path,
+                              help="folder of STUDENT.ipynb files or STUDENT/ folders")
+    for name, help_text in (("feedback", "write feedback HTML"), ("export", "write the grades CSV")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("assignment")
+    for sub in (grade_parser, commands.choices["feedback"], commands.choices["export"]):
+        sub.add_argument("--workdir", type=Path, help="grading folder (default ~/cnnbook-grading/A)")
+    for sub in (grade_parser, commands.choices["export"]):
+        sub.add_argument("--csv", type=Path, help="where to write grades (default WORKDIR/grades.csv)")
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    return COMMANDS[args.command](args)
+
+
+def _release(args) -> int:
+    from .grading import release
+    for assignment in _assignments(args.assignments):
+        print(f"released {release(assignment).relative_to(course.REPO_ROOT)}")
+    return 0
+
+
+def _check_release(args) -> int:
+    from .grading import release_differences
+    failed = False
+    for assignment in _assignments(args.assignments):
+        differences = release_differences(assignment)
+        for line in differences:
+            print(f"{assignment}: {line}")
+        failed |= bool(differences)
+    if failed:
+        print("assignments/ is out of date: run `make release` and commit the result")
+    return int(failed)
+
+
+def _validate(args) -> int:
+    from .validate import validate
+    failed = False
+    for assignment in _assignments(args.assignments):
+        validation = validate(assignment)
+        print(f"{assignment}: solution {validation.solution.score:g}/{validation.solution.max_score:g}, "
+              f"blank {validation.blank.score:g}/{validation.blank.max_score:g}")
+        for problem in validation.problems:
+            print(f"  PROBLEM {problem}")
+        failed |= bool(validation.problems)
+    return int(failed)
+
+
+def _grade(args) -> int:
+    from .grading import collect_submissions, export_csv, feedback, grade
+    assignment = course.resolve(args.assignment)
+    workdir = (args.workdir or default_workdir(assignment)).resolve()
+    submissions = collect_submissions(args.submissions)
+    results = grade(assignment, submissions, workdir)
+    feedback(assignment, workdir, [r.student for r in results if not r.error])
+    csv_path = export_csv(results, args.csv or workdir / "grades.csv")
+    _summary(results)
+    print(f"grades: {csv_path}\nfeedback: {workdir / 'feedback'}")
+    return 0
+
+
+def _feedback(args) -> int:
+    from .grading import feedback
+    assignment = course.resolve(args.assignment)
+    for path in feedback(assignment, (args.workdir or default_workdir(assignment)).resolve()):
+        print(path)
+    return 0
+
+
+def _export(args) -> int:
+    from .grading import export_csv, results_from_gradebook
+    assignment = course.resolve(args.assignment)
+    workdir = (args.workdir or default_workdir(assignment)).resolve()
+    print(export_csv(results_from_gradebook(assignment, workdir), args.csv or workdir / "grades.csv"))
+    return 0
+
+
+def _summary(results) -> None:
+    graded = [r for r in results if not r.error]
+    print(f"\n{len(graded)} graded, {len(results) - len(graded)} failed")
+    if graded:
+        mean = sum(r.score / r.max_score for r in graded if r.max_score) / len(graded)
+        slowest = max(results, key=lambda r: r.seconds)
+        print(f"mean score {100 * mean:.1f}%; slowest {slowest.student} ({slowest.seconds:.0f} s)")
+    for result in results:
+        status = result.error or f"{result.score:g}/{result.max_score:g}"
+        print(f"  {result.student:<24} {status}")
+
+
+def _assignments(names: list[str]) -> list[str]:
+    chosen = [course.resolve(name) for name in names] or course.all_assignments()
+    if not chosen:
+        raise SystemExit("no assignments in solutions/ yet")
+    return chosen
+
+
+COMMANDS = {"release": _release, "check-release": _check_release, "validate": _validate,
+            "grade": _grade, "feedback": _feedback, "export": _export}
+
+if __name__ == "__main__":
+    sys.exit(main())

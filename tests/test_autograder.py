@@ -1,0 +1,158 @@
+"""The autograder on a two-part toy assignment: release, grade, feedback, export, CLI.
+
+The toy course is copied to a temporary folder and the autograder is pointed at it, so
+these tests run in seconds and never touch the real solutions/ or assignments/.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import cli, course, grading
+from autograder.hidden import strip_hidden_tests
+from autograder.validate import validate
+
+TOY = Path(__file__).parent / "fixtures" / "toy_course"
+ASSIGNMENT = "a0_smoke"
+
+
+@pytest.fixture
+def toy_course(tmp_path, monkeypatch):
+    root = tmp_path / "course"
+    shutil.copytree(TOY, root)
+    (root / "assignments").mkdir()
+    monkeypatch.setattr(course, "SOLUTIONS", root / "solutions")
+    monkeypatch.setattr(course, "ASSIGNMENTS", root / "assignments")
+    grading.release(ASSIGNMENT)
+    return root
+
+
+def edited(source: Path, destination: Path, old: str, new: str) -> Path:
+    text = source.read_text()
+    assert old in text
+    destination.write_text(text.replace(old, new))
+    return destination
+
+
+def test_release_removes_solutions_and_hidden_tests(toy_course):
+    released = (toy_course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    assert "raise NotImplementedError()" in released
+    for marker in ("BEGIN SOLUTION", "return a + b", "HIDDEN TESTS", "unseen numbers"):
+        assert marker not in released
+    assert grading.release_differences(ASSIGNMENT) == []
+
+
+def test_drift_is_detected(toy_course):
+    notebook = toy_course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    notebook.write_text(notebook.read_text().replace("add(1, 2) should be 3", "edited by hand"))
+    assert grading.release_differences(ASSIGNMENT) == [f"{ASSIGNMENT}.ipynb: differs from a fresh release"]
+
+
+def test_validate_gives_solution_full_marks_and_blank_zero(toy_course):
+    validation = validate(ASSIGNMENT, progress=False)
+    assert validation.problems == []
+    assert (validation.solution.score, validation.solution.max_score) == (5, 5)
+    assert validation.blank.score == 0
+
+
+def test_grade_scores_each_part_and_survives_broken_submissions(toy_course, tmp_path):
+    solution = toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    submissions = tmp_path / "submissions"
+    (submissions / "carol").mkdir(parents=True)
+    shutil.copy(solution, submissions / "alice.ipynb")
+    # passes the visible test only: the hidden test must catch it
+    edited(solution, submissions / "carol" / "my_work.ipynb", "return a + b", "return 3")
+    (submissions / "dave.ipynb").write_text("this is not a notebook")
+    workdir = tmp_path / "work"
+
+    results = {r.student: r for r in grading.grade(ASSIGNMENT, grading.collect_submissions(submissions),
+                                                   workdir, progress=False)}
+
+    assert results["alice"].cells == {"test_add": (2, 2), "test_multiply": (3, 3)}
+    assert results["carol"].cells == {"test_add": (0, 2), "test_multiply": (3, 3)}
+    assert results["dave"].error and "JSON" in results["dave"].error
+    assert (results["dave"].score, results["dave"].max_score) == (0, 5)
+    assert (workdir / "logs" / "dave.log").exists()
+
+
+def test_feedback_hides_hidden_tests(toy_course, tmp_path):
+    solution = toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    edited(solution, submissions / "carol.ipynb", "return a * b", "return 6")
+    workdir = tmp_path / "work"
+    grading.grade(ASSIGNMENT, grading.collect_submissions(submissions), workdir, progress=False)
+
+    [html] = grading.feedback(ASSIGNMENT, workdir)
+
+    text = html.read_text()
+    assert "multiply fails on unseen numbers" in text  # the message the test chose to give
+    assert "multiply(-4, 5)" not in text  # but not the hidden test's source
+    assert "hidden tests ran here" in text
+    autograded = (workdir / "autograded" / "carol" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    assert "multiply(-4, 5)" in autograded  # the TA's copy keeps everything
+
+
+def test_strip_hidden_tests_leaves_other_cells_alone():
+    notebook = nbformat.v4.new_notebook()
+    test_meta = {"nbgrader": {"grade": True, "solution": False, "grade_id": "t", "points": 1}}
+    notebook.cells = [
+        nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nassert secret()\n### END HIDDEN TESTS\ny = 2",
+                                  metadata=test_meta),
+        nbformat.v4.new_code_cell("### BEGIN HIDDEN TESTS\nstudent text\n### END HIDDEN TESTS"),
+    ]
+    notebook.cells[0].outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="boom",
+                                                        traceback=["\x1b[31mline with assert secret()", "..."])]
+    stripped = strip_hidden_tests(notebook)
+    assert stripped.cells[0].source == "x = 1\n# (hidden tests ran here)\ny = 2"
+    assert stripped.cells[0].outputs[0].traceback == ["AssertionError: boom"]
+    assert "student text" in stripped.cells[1].source
+
+
+def test_cli_grade_writes_csv_and_feedback(toy_course, tmp_path, capsys):
+    solution = toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    shutil.copy(solution, submissions / "alice.ipynb")
+    shutil.copy(toy_course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", submissions / "bob.ipynb")
+    edited(solution, submissions / "carol.ipynb", "return a * b", "return a + b")
+    workdir = tmp_path / "work"
+
+    assert cli.main(["grade", "a0", "--submissions", str(submissions), "--workdir", str(workdir)]) == 0
+
+    rows = {row["student"]: row for row in csv.DictReader((workdir / "grades.csv").open())}
+    assert {name: rows[name]["score"] for name in rows} == {"alice": "5", "bob": "0", "carol": "2"}
+    assert rows["carol"]["test_add"] == "2" and rows["carol"]["test_multiply"] == "0"
+    assert sorted(p.parent.parent.name for p in (workdir / "feedback").rglob("*.html")) == ["alice", "bob", "carol"]
+    assert "3 graded, 0 failed" in capsys.readouterr().out
+    # export again from the gradebook alone gives the same numbers
+    assert cli.main(["export", "a0", "--workdir", str(workdir), "--csv", str(tmp_path / "again.csv")]) == 0
+    assert (tmp_path / "again.csv").read_text() == (workdir / "grades.csv").read_text()
+
+
+@pytest.mark.parametrize("layout, message", [
+    ({"two": ["a.ipynb", "b.ipynb"]}, "exactly one notebook"),
+    ({"bad name!.ipynb": None}, "not a usable student id"),
+    ({}, "no notebooks"),
+])
+def test_collect_submissions_explains_bad_folders(tmp_path, layout, message):
+    for name, inner in layout.items():
+        if inner is None:
+            (tmp_path / name).write_text("{}")
+        else:
+            (tmp_path / name).mkdir()
+            for notebook in inner:
+                (tmp_path / name / notebook).write_text("{}")
+    with pytest.raises(SystemExit, match=message):
+        grading.collect_submissions(tmp_path)
+
+
+def test_assignment_short_names_resolve(toy_course):
+    assert course.resolve("a0") == ASSIGNMENT
+    with pytest.raises(SystemExit, match="unknown assignment"):
+        course.resolve("a9")

@@ -1,0 +1,27 @@
+"""cnnbook.device: device choice and seeding."""
+
+import numpy as np
+import pytest
+import torch
+
+from cnnbook.device import pick_device, seed_everything
+
+
+def test_seed_everything_repeats_every_generator():
+    first = seed_everything(7)
+    draws = (first.normal(), np.random.rand(), torch.rand(3))
+    second = seed_everything(7)
+    again = (second.normal(), np.random.rand(), torch.rand(3))
+    assert draws[0] == again[0] and draws[1] == again[1]
+    assert torch.equal(draws[2], again[2])
+
+
+def test_pick_device_honours_the_environment(monkeypatch):
+    monkeypatch.setenv("CNNBOOK_DEVICE", "cpu")
+    assert pick_device() == torch.device("cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_asking_for_a_missing_gpu_says_what_to_do():
+    with pytest.raises(RuntimeError, match="use 'cpu'"):
+        pick_device("cuda")
