@@ -70,10 +70,24 @@ def generate_assignment(course_root: Path, assignment: str, db: str | None = Non
              create_assignment=True)
 
 
+# One math-library thread per grading kernel: submissions are graded side by side, and
+# oversubscribed BLAS threads make small matrix products tens of times slower.
+KERNEL_THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 def autograde(course_root: Path, assignment: str, student: str) -> None:
     """Execute ``submitted/STUDENT/A`` with the gradebook's test cells and store the scores."""
-    _run(Autograde, course_root, db_url(course_root), assignment_id=assignment, student_id=student,
-         create_student=True)
+    saved = {name: os.environ.get(name) for name in KERNEL_THREADS}
+    os.environ.update({name: saved[name] or value for name, value in KERNEL_THREADS.items()})
+    try:
+        _run(Autograde, course_root, db_url(course_root), assignment_id=assignment, student_id=student,
+             create_student=True)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def generate_feedback(course_root: Path, assignment: str, student: str, source_directory: str) -> None:
