@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+# Every test here shares one build: keep them on one xdist worker (make test uses --dist loadgroup),
+# or two workers would build into the same execution cache at once.
+pytestmark = pytest.mark.xdist_group("book")
+
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 
