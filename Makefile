@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 A      ?= all
 
-.PHONY: setup book book-clean test test-slow release validate grade bench lock clean help
+.PHONY: setup book book-clean test test-slow release validate grade bench student-bundle lock clean help
 
 help:
 	@echo "make book      build the executed book into _build/html (creates $(VENV) if absent)"
@@ -21,6 +21,7 @@ help:
 	@echo "make validate  solutions score full marks, blank releases score 0 (A=a1 for one)"
 	@echo "make grade A=a1 SUBMISSIONS=dir   autograde a folder of notebooks, write feedback and grades.csv"
 	@echo "make bench     run the benchmarks in bench/"
+	@echo "make student-bundle   dist/cnn-course-student.tar.gz: assignments + cnnbook, no solutions"
 
 # The stamp is newer than both dependency files once the environment matches them,
 # so a second `make` skips the install entirely.
@@ -63,7 +64,10 @@ grade: $(STAMP)
 	$(PY) -m autograder grade $(A) --submissions $(SUBMISSIONS)
 
 bench: $(STAMP)
-	for b in bench/*.py; do $(PY) $$b || exit 1; done
+	for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+student-bundle: $(STAMP)
+	$(PY) tools/student_bundle.py dist/cnn-course-student.tar.gz
 
 # Re-resolve the pinned set from pyproject.toml in a scratch environment.
 lock:
