@@ -35,13 +35,17 @@ setup: $(STAMP)
 
 # The execution cache is keyed on each page's code only, so a change to the library the
 # pages import must throw it away: we remember a hash of src/cnnbook next to the cache.
+# Pages train small models, for which one math thread is fastest, and far faster than
+# several when the cores are shared (as under `make test`, which builds beside other tests).
+BOOK_THREADS ?= 1
 LIB_HASH = $(shell cat src/cnnbook/*.py src/cnnbook/*/*.py 2>/dev/null | sha256sum | cut -c1-16)
 
 book: $(STAMP)
 	@mkdir -p _build
 	@if [ "$$(cat _build/.cnnbook-hash 2>/dev/null)" != "$(LIB_HASH)" ]; then \
 	  echo "cnnbook changed: re-executing every page"; rm -rf _build/.jupyter_cache; fi
-	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	OMP_NUM_THREADS=$(BOOK_THREADS) OPENBLAS_NUM_THREADS=$(BOOK_THREADS) MKL_NUM_THREADS=$(BOOK_THREADS) \
+	  $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "$(LIB_HASH)" > _build/.cnnbook-hash
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 

@@ -7,6 +7,7 @@ Only what several chapters or assignments use lives here, never what a student m
 - :mod:`cnnbook.plot`: image grids, training curves, decision boundaries;
 - :mod:`cnnbook.data`: every dataset of the course, offline first, and augmentation;
 - :mod:`cnnbook.models`: EfficientNet-Lite0 with its packaged ImageNet weights;
+- :mod:`cnnbook.train`: a small training loop with progress bars and a metrics history;
 - :mod:`cnnbook.arch`: layer arithmetic (output sizes, parameters, multiply-adds, receptive fields).
 """
 
