@@ -39,7 +39,9 @@ class Result:
     student: str
     score: float = 0.0
     max_score: float = 0.0
-    cells: dict[str, tuple[float, float]] = field(default_factory=dict)  # grade_id -> (score, max)
+    cells: dict[str, tuple[float, float]] = field(default_factory=dict)  # autograded: grade_id -> (score, max)
+    # Cells a TA grades by hand (written answers): grade_id -> (score, or None until graded, max).
+    manual_cells: dict[str, tuple[float | None, float]] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
 
@@ -156,9 +158,11 @@ def grade(assignment: str, submissions: dict[str, Path], workdir: Path, progress
 def zero_result(workdir: Path, assignment: str, student: str, error: str) -> Result:
     """A submission that could not be graded: 0 in every graded cell, out of the real maximum."""
     with Gradebook(nbgrader_steps.db_url(workdir)) as gradebook:
-        cells = {cell.name: (0.0, cell.max_score)
-                 for notebook in gradebook.find_assignment(assignment).notebooks for cell in notebook.grade_cells}
-    return Result(student, 0.0, sum(maximum for _, maximum in cells.values()), cells, error)
+        grade_cells = [cell for notebook in gradebook.find_assignment(assignment).notebooks
+                       for cell in notebook.grade_cells]
+        cells = {cell.name: (0.0, cell.max_score) for cell in grade_cells if cell.cell_type == "code"}
+        manual = {cell.name: (0.0, cell.max_score) for cell in grade_cells if cell.cell_type != "code"}
+    return Result(student, 0.0, sum(cell.max_score for cell in grade_cells), cells, manual, error)
 
 
 def read_scores(workdir: Path, assignment: str, student: str) -> Result:
@@ -171,7 +175,10 @@ def read_scores(workdir: Path, assignment: str, student: str) -> Result:
         result = Result(student, score=submission.score, max_score=submission.max_score)
         for notebook in submission.notebooks:
             for grade_entry in notebook.grades:
-                result.cells[grade_entry.name] = (grade_entry.score, grade_entry.max_score)
+                if grade_entry.auto_score is None:  # nbgrader leaves it unset for hand-graded cells
+                    result.manual_cells[grade_entry.name] = (grade_entry.manual_score, grade_entry.max_score)
+                else:
+                    result.cells[grade_entry.name] = (grade_entry.score, grade_entry.max_score)
     return result
 
 
@@ -198,19 +205,25 @@ def feedback(assignment: str, workdir: Path, students: list[str] | None = None) 
 
 
 def export_csv(results: list[Result], path: Path) -> Path:
-    """One row per student: total, maximum, percentage, each graded cell, error if any."""
-    cell_names = list(dict.fromkeys(name for result in results for name in result.cells))
+    """One row per student: total, maximum, percentage, each graded cell (hand-graded ones empty
+    until a TA has graded them), error if any."""
+    scores = [{**result.cells, **result.manual_cells} for result in results]
+    cell_names = list(dict.fromkeys(name for cells in scores for name in cells))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["student", "score", "max_score", "percent", *cell_names, "error"])
-        for result in results:
+        for result, cells in zip(results, scores):
             percent = 100 * result.score / result.max_score if result.max_score else 0.0
             writer.writerow([result.student, f"{result.score:g}", f"{result.max_score:g}", f"{percent:.1f}",
-                             *(f"{result.cells[name][0]:g}" if name in result.cells else "" for name in cell_names),
+                             *(_number(cells.get(name, (None, None))[0]) for name in cell_names),
                              result.error or ""])
     return path
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def results_from_gradebook(assignment: str, workdir: Path) -> list[Result]:

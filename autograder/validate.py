@@ -24,6 +24,7 @@ class Validation:
                 found.append(f"{result.student}: grading failed: {result.error}")
         if not self.solution.cells:
             found.append("the solution has no graded cells")
+        # Only autograded cells count: written answers wait for a TA (Result.manual_cells).
         found += [f"solution loses points in {name}: {score:g}/{maximum:g}"
                   for name, (score, maximum) in self.solution.cells.items() if score != maximum]
         found += [f"blank release scores {score:g}/{maximum:g} in {name} (should be 0)"

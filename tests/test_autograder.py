@@ -56,7 +56,9 @@ def test_drift_is_detected(toy_course):
 def test_validate_gives_solution_full_marks_and_blank_zero(toy_course):
     validation = validate(ASSIGNMENT, progress=False)
     assert validation.problems == []
-    assert (validation.solution.score, validation.solution.max_score) == (5, 5)
+    # the written answer (1 point) waits for a TA: it is neither lost nor scored
+    assert (validation.solution.score, validation.solution.max_score) == (5, 6)
+    assert validation.solution.manual_cells == {"explain": (None, 1)}
     assert validation.blank.score == 0
 
 
@@ -76,7 +78,7 @@ def test_grade_scores_each_part_and_survives_broken_submissions(toy_course, tmp_
     assert results["alice"].cells == {"test_add": (2, 2), "test_multiply": (3, 3)}
     assert results["carol"].cells == {"test_add": (0, 2), "test_multiply": (3, 3)}
     assert results["dave"].error and "JSON" in results["dave"].error
-    assert (results["dave"].score, results["dave"].max_score) == (0, 5)
+    assert (results["dave"].score, results["dave"].max_score) == (0, 6)
     assert (workdir / "logs" / "dave.log").exists()
 
 
@@ -128,6 +130,7 @@ def test_cli_grade_writes_csv_and_feedback(toy_course, tmp_path, capsys):
     rows = {row["student"]: row for row in csv.DictReader((workdir / "grades.csv").open())}
     assert {name: rows[name]["score"] for name in rows} == {"alice": "5", "bob": "0", "carol": "2"}
     assert rows["carol"]["test_add"] == "2" and rows["carol"]["test_multiply"] == "0"
+    assert rows["alice"]["explain"] == "" and rows["alice"]["max_score"] == "6"  # graded by hand later
     assert sorted(p.parent.parent.name for p in (workdir / "feedback").rglob("*.html")) == ["alice", "bob", "carol"]
     assert "3 graded, 0 failed" in capsys.readouterr().out
     # export again from the gradebook alone gives the same numbers
