@@ -11,15 +11,16 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 A      ?= all
 
-.PHONY: setup book book-clean test test-slow release validate grade bench student-bundle lock clean help
+.PHONY: setup browser-deps test-browser book book-clean test test-slow release validate grade bench student-bundle lock clean help
 
 help:
 	@echo "make book      build the executed book into _build/html (creates $(VENV) if absent)"
 	@echo "make test      run the test suite (what CI runs)"
 	@echo "make test-slow run also the slow checks"
+	@echo "make test-browser  build the book and check every page in headless Chromium"
 	@echo "make release   regenerate assignments/ from solutions/ (A=a1 for one)"
 	@echo "make validate  solutions score full marks, blank releases score 0 (A=a1 for one)"
-	@echo "make grade A=a1 SUBMISSIONS=dir   autograde a folder of notebooks, write feedback and grades.csv"
+	@echo "make grade A=a1 SUBMISSIONS=dir [JOBS=n]   autograde a folder of notebooks, write feedback and grades.csv"
 	@echo "make bench     run the benchmarks in bench/"
 	@echo "make student-bundle   dist/cnn-course-student.tar.gz: assignments + cnnbook, no solutions"
 
@@ -29,19 +30,31 @@ $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@$(MAKE) --no-print-directory browser-deps
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Headless Chromium for tests/test_browser.py, where apt-get exists and we are root;
+# elsewhere that test skips with a message. Never fails the setup.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+	    || echo "warning: could not install chromium: tests/test_browser.py will be skipped"; \
+	else echo "note: no apt-get or not root: tests/test_browser.py will be skipped (it needs chromium and chromium-driver)"; fi
 
 # The execution cache is keyed on each page's code only, so a change to the library the
 # pages import must throw it away: we remember a hash of src/cnnbook next to the cache.
 # Pages train small models, for which one math thread is fastest, and far faster than
 # several when the cores are shared (as under `make test`, which builds beside other tests).
 BOOK_THREADS ?= 1
+export CNNBOOK_LOCAL_MATHJAX
 LIB_HASH = $(shell cat src/cnnbook/*.py src/cnnbook/*/*.py 2>/dev/null | sha256sum | cut -c1-16)
 
 book: $(STAMP)
 	@mkdir -p _build
+	@if [ "$(CNNBOOK_LOCAL_MATHJAX)" = 1 ]; then $(PY) tools/local_mathjax.py fetch; fi
 	@if [ "$$(cat _build/.cnnbook-hash 2>/dev/null)" != "$(LIB_HASH)" ]; then \
 	  echo "cnnbook changed: re-executing every page"; rm -rf _build/.jupyter_cache; fi
 	OMP_NUM_THREADS=$(BOOK_THREADS) OPENBLAS_NUM_THREADS=$(BOOK_THREADS) MKL_NUM_THREADS=$(BOOK_THREADS) \
@@ -53,10 +66,13 @@ book-clean:
 	rm -rf _build
 
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+test-browser: book
+	$(PY) -m pytest -q tests/test_browser.py
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup --runslow $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) --runslow $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(PY) -m autograder release $(filter-out all,$(A))
@@ -65,7 +81,7 @@ validate: $(STAMP)
 	$(PY) -m autograder validate $(filter-out all,$(A))
 
 grade: $(STAMP)
-	$(PY) -m autograder grade $(A) --submissions $(SUBMISSIONS)
+	$(PY) -m autograder grade $(A) --submissions $(SUBMISSIONS) --jobs $(JOBS)
 
 bench: $(STAMP)
 	for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

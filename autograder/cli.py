@@ -3,7 +3,8 @@
     release  [A ...]                      regenerate assignments/A from solutions/A
     check-release [A ...]                 fail if assignments/ differs from a fresh release
     validate [A ...]                      solution full marks, blank release zero
-    grade A --submissions DIR [--workdir W]  autograde, then feedback and grades.csv
+    grade A --submissions DIR [--workdir W] [--jobs N]
+                                          autograde (N at a time), then feedback and grades.csv
     feedback A [--workdir W]              (re)write HTML feedback without hidden tests
     export A [--workdir W] [--csv F]      (re)write the grades CSV from the gradebook
 
@@ -13,6 +14,7 @@ Assignments are named by id (a1_backprop) or short form (a1); no name means all 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -38,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser.add_argument("assignment")
     grade_parser.add_argument("--submissions", required=True, type=Path,
                               help="folder of STUDENT.ipynb files or STUDENT/ folders")
+    grade_parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                              help="submissions graded at once (default: the number of cores)")
     for name, help_text in (("feedback", "write feedback HTML"), ("export", "write the grades CSV")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("assignment")
@@ -88,7 +92,7 @@ def _grade(args) -> int:
     assignment = course.resolve(args.assignment)
     workdir = (args.workdir or default_workdir(assignment)).resolve()
     submissions = collect_submissions(args.submissions)
-    results = grade(assignment, submissions, workdir)
+    results = grade(assignment, submissions, workdir, jobs=args.jobs)
     feedback(assignment, workdir, [r.student for r in results if not r.error])
     csv_path = export_csv(results, args.csv or workdir / "grades.csv")
     _summary(results)

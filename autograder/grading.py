@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import csv
 import filecmp
+import multiprocessing
 import re
 import shutil
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,31 +130,53 @@ def prepare_workdir(assignment: str, workdir: Path) -> None:
     nbgrader_steps.generate_assignment(workdir, assignment, db=nbgrader_steps.db_url(workdir))
 
 
-def grade(assignment: str, submissions: dict[str, Path], workdir: Path, progress: bool = True) -> list[Result]:
-    """Autograde every submission; one broken submission never stops the batch."""
+def grade(assignment: str, submissions: dict[str, Path], workdir: Path, progress: bool = True,
+          jobs: int = 1) -> list[Result]:
+    """Autograde every submission, ``jobs`` at a time; one broken submission never stops the batch.
+
+    Each submission is graded in a worker process of its own (nbgrader changes the working
+    directory and holds kernels, so graders must not share a process); scores are the same
+    whatever ``jobs`` is. Results come back in the order of ``submissions``.
+    """
     workdir = Path(workdir).resolve()
     prepare_workdir(assignment, workdir)
     notebook_name = course.source_notebooks(assignment)[0].name
-    results = []
-    for student, notebook in tqdm(submissions.items(), desc=f"grading {assignment}", unit="notebook",
-                                  disable=not progress):
+    for student, notebook in submissions.items():
         target = workdir / "submitted" / student / assignment
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
         shutil.copyfile(notebook, target / notebook_name)
-        started = time.perf_counter()
-        try:
-            nbgrader_steps.autograde(workdir, assignment, student)
-            result = read_scores(workdir, assignment, student)
-        except Exception as error:  # noqa: BLE001: any failure is this submission's, not the batch's
-            result = zero_result(workdir, assignment, student, error=str(error))
-            log = workdir / "logs" / f"{student}.log"
-            log.parent.mkdir(exist_ok=True)
-            log.write_text(getattr(error, "details", "") or repr(error))
-        result.seconds = time.perf_counter() - started
-        results.append(result)
-    return results
+    bar = tqdm(total=len(submissions), desc=f"grading {assignment}", unit="notebook", disable=not progress)
+    results: dict[str, Result] = {}
+    if jobs <= 1:
+        for student in submissions:
+            results[student] = grade_one(workdir, assignment, student)
+            bar.update()
+    else:
+        # spawn, not fork: the parent may hold threads (tqdm's monitor, SQLAlchemy pools)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(grade_one, workdir, assignment, student): student for student in submissions}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+    bar.close()
+    return [results[student] for student in submissions]
+
+
+def grade_one(workdir: Path, assignment: str, student: str) -> Result:
+    """Autograde one submitted notebook already in ``workdir/submitted``; never raises."""
+    started = time.perf_counter()
+    try:
+        nbgrader_steps.autograde(workdir, assignment, student)
+        result = read_scores(workdir, assignment, student)
+    except Exception as error:  # noqa: BLE001: any failure is this submission's, not the batch's
+        result = zero_result(workdir, assignment, student, error=str(error))
+        log = workdir / "logs" / f"{student}.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(getattr(error, "details", "") or repr(error))
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 def zero_result(workdir: Path, assignment: str, student: str, error: str) -> Result:

@@ -72,14 +72,19 @@ def test_grade_scores_each_part_and_survives_broken_submissions(toy_course, tmp_
     (submissions / "dave.ipynb").write_text("this is not a notebook")
     workdir = tmp_path / "work"
 
-    results = {r.student: r for r in grading.grade(ASSIGNMENT, grading.collect_submissions(submissions),
-                                                   workdir, progress=False)}
+    collected = grading.collect_submissions(submissions)
+    results = {r.student: r for r in grading.grade(ASSIGNMENT, collected, workdir, progress=False)}
 
     assert results["alice"].cells == {"test_add": (2, 2), "test_multiply": (3, 3)}
     assert results["carol"].cells == {"test_add": (0, 2), "test_multiply": (3, 3)}
     assert results["dave"].error and "JSON" in results["dave"].error
     assert (results["dave"].score, results["dave"].max_score) == (0, 6)
     assert (workdir / "logs" / "dave.log").exists()
+
+    # graded two at a time, in worker processes, the scores are the same
+    in_parallel = grading.grade(ASSIGNMENT, collected, tmp_path / "parallel", progress=False, jobs=2)
+    assert [(r.student, r.score, r.cells, r.error) for r in in_parallel] == \
+        [(r.student, r.score, r.cells, r.error) for r in results.values()]
 
 
 def test_feedback_hides_hidden_tests(toy_course, tmp_path):

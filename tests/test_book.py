@@ -1,24 +1,18 @@
 """The book builds with every page executed, warnings as errors, figures included.
 
-Runs the README's own command (`make book`), so it shares the execution cache with it:
-a second run is quick when no page or library code changed.
+Runs the README's own command (`make book`, through the `built_book` fixture of conftest.py),
+so it shares the execution cache with it: a second run is quick when nothing changed.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-# Every test here shares one build: keep them on one xdist worker (make test uses --dist loadgroup),
-# or two workers would build into the same execution cache at once.
-pytestmark = pytest.mark.xdist_group("book")
-
 ROOT = Path(__file__).resolve().parent.parent
-HTML = ROOT / "_build" / "html"
 
 
 def toc_pages() -> list[str]:
@@ -31,13 +25,6 @@ def toc_pages() -> list[str]:
 
 def executable_pages() -> list[str]:
     return [page for page in toc_pages() if "code-cell" in (ROOT / f"{page}.md").read_text()]
-
-
-@pytest.fixture(scope="module")
-def built_book():
-    completed = subprocess.run(["make", "-s", "book"], cwd=ROOT, capture_output=True, text=True)
-    assert completed.returncode == 0, f"the book did not build:\n{completed.stdout[-6000:]}\n{completed.stderr[-6000:]}"
-    return HTML
 
 
 def test_every_toc_page_is_rendered(built_book):
