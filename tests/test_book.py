@@ -10,21 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
+from book_pages import executable_pages, toc_pages
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def toc_pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for part in toc.get("parts", []):
-        pages += [chapter["file"] for chapter in part.get("chapters", [])]
-    return pages
-
-
-def executable_pages() -> list[str]:
-    return [page for page in toc_pages() if "code-cell" in (ROOT / f"{page}.md").read_text()]
 
 
 def test_every_toc_page_is_rendered(built_book):

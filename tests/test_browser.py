@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
+from book_pages import executable_pages, toc_pages
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -46,18 +46,6 @@ SCREENSHOTS = {"book/intro": "intro.png", "book/ch05_convolutions": "ch05_convol
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage", "--window-size=1280,1024")
-
-
-def toc_pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for part in toc.get("parts", []):
-        pages += [chapter["file"] for chapter in part.get("chapters", [])]
-    return pages
-
-
-def executable_pages() -> list[str]:
-    return [page for page in toc_pages() if "code-cell" in (ROOT / f"{page}.md").read_text()]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
