@@ -49,7 +49,10 @@ browser-deps:
 # Pages train small models, for which one math thread is fastest, and far faster than
 # several when the cores are shared (as under `make test`, which builds beside other tests).
 BOOK_THREADS ?= 1
+# MathJax from the book itself or from a CDN: pages carry the path, so a switch re-renders them all
+# (with --all; their execution stays cached).
 export CNNBOOK_LOCAL_MATHJAX
+MATHJAX_SWITCHED = $(shell [ "$$(cat _build/.mathjax-mode 2>/dev/null)" = "$(CNNBOOK_LOCAL_MATHJAX)" ] || echo --all)
 LIB_HASH = $(shell cat src/cnnbook/*.py src/cnnbook/*/*.py 2>/dev/null | sha256sum | cut -c1-16)
 
 book: $(STAMP)
@@ -58,7 +61,8 @@ book: $(STAMP)
 	@if [ "$$(cat _build/.cnnbook-hash 2>/dev/null)" != "$(LIB_HASH)" ]; then \
 	  echo "cnnbook changed: re-executing every page"; rm -rf _build/.jupyter_cache; fi
 	OMP_NUM_THREADS=$(BOOK_THREADS) OPENBLAS_NUM_THREADS=$(BOOK_THREADS) MKL_NUM_THREADS=$(BOOK_THREADS) \
-	  $(BIN)/jupyter-book build . --warningiserror --keep-going
+	  $(BIN)/jupyter-book build . --warningiserror --keep-going $(MATHJAX_SWITCHED)
+	@echo "$(CNNBOOK_LOCAL_MATHJAX)" > _build/.mathjax-mode
 	@echo "$(LIB_HASH)" > _build/.cnnbook-hash
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
