@@ -213,7 +213,7 @@ def feedback(assignment: str, workdir: Path, students: list[str] | None = None) 
     """Write HTML feedback for graded students, with hidden tests and their tracebacks removed."""
     workdir = Path(workdir).resolve()
     autograded = workdir / "autograded"
-    students = students or sorted(p.name for p in autograded.iterdir() if (p / assignment).is_dir())
+    students = students or graded_students(workdir, assignment)
     written = []
     for student in students:
         safe = workdir / "feedback_source" / student / assignment
@@ -252,6 +252,12 @@ def _number(value: float | None) -> str:
 
 def results_from_gradebook(assignment: str, workdir: Path) -> list[Result]:
     """Every graded student's result, read back from a work directory's gradebook."""
+    return [read_scores(Path(workdir), assignment, student) for student in graded_students(workdir, assignment)]
+
+
+def graded_students(workdir: Path, assignment: str) -> list[str]:
+    """Students whose submission of ``assignment`` was autograded in ``workdir``, sorted."""
     autograded = Path(workdir) / "autograded"
-    students = sorted(p.name for p in autograded.iterdir() if (p / assignment).is_dir()) if autograded.is_dir() else []
-    return [read_scores(Path(workdir), assignment, student) for student in students]
+    if not autograded.is_dir():
+        return []
+    return sorted(p.name for p in autograded.iterdir() if (p / assignment).is_dir())
