@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 A      ?= all
 
-.PHONY: setup browser-deps test-browser book book-clean test test-slow release validate grade bench student-bundle lock clean help
+.PHONY: setup system-deps browser-deps test-browser book book-clean test test-slow release validate grade bench student-bundle lock clean help
 
 help:
 	@echo "make book      build the executed book into _build/html (creates $(VENV) if absent)"
@@ -30,19 +30,22 @@ $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	@$(MAKE) --no-print-directory browser-deps
+	@$(MAKE) --no-print-directory system-deps
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-# Headless Chromium for tests/test_browser.py, where apt-get exists and we are root;
-# elsewhere that test skips with a message. Never fails the setup.
-browser-deps:
-	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+# System packages, where apt-get exists and we are root: bubblewrap, the autograder's sandbox
+# (without it `grade` asks for --no-sandbox and tests/test_hostile.py skips), and headless
+# Chromium for tests/test_browser.py (skipped without it). Never fails the setup.
+SYSTEM_PACKAGES_MISSING = $(strip $(if $(wildcard /usr/bin/bwrap),,bubblewrap) \
+  $(if $(and $(wildcard /usr/bin/chromium),$(wildcard /usr/bin/chromedriver)),,chromium chromium-driver))
+system-deps browser-deps:
+	@if [ -z "$(SYSTEM_PACKAGES_MISSING)" ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
-	    || echo "warning: could not install chromium: tests/test_browser.py will be skipped"; \
-	else echo "note: no apt-get or not root: tests/test_browser.py will be skipped (it needs chromium and chromium-driver)"; fi
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES_MISSING) >/dev/null; } \
+	    || echo "warning: could not install $(SYSTEM_PACKAGES_MISSING): the tests that need them will be skipped"; \
+	else echo "note: no apt-get or not root: install $(SYSTEM_PACKAGES_MISSING) for the sandbox and browser tests"; fi
 
 # The execution cache is keyed on each page's code only, so a change to the library the
 # pages import must throw it away: we remember a hash of src/cnnbook next to the cache.

@@ -3,10 +3,13 @@
     release  [A ...]                      regenerate assignments/A from solutions/A
     check-release [A ...]                 fail if assignments/ differs from a fresh release
     validate [A ...]                      solution full marks, blank release zero
-    grade A --submissions DIR [--workdir W] [--jobs N]
-                                          autograde (N at a time), then feedback and grades.csv
+    grade A --submissions DIR [--workdir W] [--jobs N] [--gpus 0,1] [--scheduler ADDR]
+          [--force] [--no-sandbox]        autograde (N at a time, sandboxed), feedback, grades.csv
     feedback A [--workdir W]              (re)write HTML feedback without hidden tests
     export A [--workdir W] [--csv F]      (re)write the grades CSV from the gradebook
+    export-course [--root R] [--csv F] [--canvas F]
+                                          every assignment graded under R: one row per student
+                                          (late penalties applied), and a Canvas gradebook CSV
 
 Assignments are named by id (a1_backprop) or short form (a1); no name means all of them.
 """
@@ -42,6 +45,17 @@ def main(argv: list[str] | None = None) -> int:
                               help="folder of STUDENT.ipynb files or STUDENT/ folders")
     grade_parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                               help="submissions graded at once (default: the number of cores)")
+    grade_parser.add_argument("--gpus", default="",
+                              help="CUDA device ids, e.g. 0,1: one per worker, for assignments marked gpu")
+    grade_parser.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): grade on that cluster")
+    grade_parser.add_argument("--force", action="store_true", help="grade again submissions already graded")
+    grade_parser.add_argument("--no-sandbox", action="store_true",
+                              help="run kernels without bubblewrap (only for trusted notebooks)")
+    course_parser = commands.add_parser("export-course", help="grades of every assignment, and a Canvas CSV")
+    course_parser.add_argument("--root", type=Path, default=default_workdir("x").parent,
+                               help="folder holding one work directory per assignment (default ~/cnnbook-grading)")
+    course_parser.add_argument("--csv", type=Path, help="default ROOT/course-grades.csv")
+    course_parser.add_argument("--canvas", type=Path, help="default ROOT/canvas-import.csv")
     for name, help_text in (("feedback", "write feedback HTML"), ("export", "write the grades CSV")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("assignment")
@@ -92,8 +106,13 @@ def _grade(args) -> int:
     assignment = course.resolve(args.assignment)
     workdir = (args.workdir or default_workdir(assignment)).resolve()
     submissions = collect_submissions(args.submissions)
-    results = grade(assignment, submissions, workdir, jobs=args.jobs)
-    feedback(assignment, workdir, [r.student for r in results if not r.error])
+    gpus = [gpu.strip() for gpu in args.gpus.split(",") if gpu.strip()]
+    settings = course.settings(assignment)
+    if settings.gpu and not gpus:
+        print(f"note: {assignment} is marked gpu but no --gpus were given: grading on the CPU")
+    results = grade(assignment, submissions, workdir, jobs=args.jobs, sandbox=not args.no_sandbox, gpus=gpus,
+                    scheduler=args.scheduler, force=args.force)
+    feedback(assignment, workdir, [r.student for r in results if not r.error and not r.cached])
     csv_path = export_csv(results, args.csv or workdir / "grades.csv")
     _summary(results)
     print(f"grades: {csv_path}\nfeedback: {workdir / 'feedback'}")
@@ -116,16 +135,30 @@ def _export(args) -> int:
     return 0
 
 
+def _export_course(args) -> int:
+    from .export import export_canvas, export_course
+    root = args.root.resolve()
+    print(export_course(root, args.csv or root / "course-grades.csv"))
+    print(export_canvas(root, args.canvas or root / "canvas-import.csv"))
+    return 0
+
+
 def _summary(results) -> None:
     graded = [r for r in results if not r.error]
-    print(f"\n{len(graded)} graded, {len(results) - len(graded)} failed")
+    reused = sum(r.cached for r in results)
+    print(f"\n{len(graded)} graded, {len(results) - len(graded)} failed"
+          + (f" ({reused} unchanged since the last run, not graded again)" if reused else ""))
     if graded:
         mean = sum(r.score / r.max_score for r in graded if r.max_score) / len(graded)
         slowest = max(results, key=lambda r: r.seconds)
         print(f"mean score {100 * mean:.1f}%; slowest {slowest.student} ({slowest.seconds:.0f} s)")
     for result in results:
-        status = result.error or f"{result.score:g}/{result.max_score:g}"
+        status = f"{result.score:g}/{result.max_score:g}" + (f"  ERROR {result.error}" if result.error else "")
+        if result.late_factor < 1:
+            status += f"  late: x{result.late_factor:g}"
         print(f"  {result.student:<24} {status}")
+        for cell, reason in result.reasons.items():
+            print(f"      {cell}: {reason[:150]}")
 
 
 def _assignments(names: list[str]) -> list[str]:
@@ -136,7 +169,7 @@ def _assignments(names: list[str]) -> list[str]:
 
 
 COMMANDS = {"release": _release, "check-release": _check_release, "validate": _validate,
-            "grade": _grade, "feedback": _feedback, "export": _export}
+            "grade": _grade, "feedback": _feedback, "export": _export, "export-course": _export_course}
 
 if __name__ == "__main__":
     sys.exit(main())

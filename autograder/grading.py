@@ -15,20 +15,24 @@ from __future__ import annotations
 
 import csv
 import filecmp
+import hashlib
+import json
 import multiprocessing
 import re
 import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm.auto import tqdm
 
-from . import course, nbgrader_steps
+from . import course, nbgrader_steps, worker
+from . import sandbox as sandbox_module
 from .hidden import strip_hidden_tests
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
@@ -46,6 +50,15 @@ class Result:
     manual_cells: dict[str, tuple[float | None, float]] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)         # what had to be put back in the notebook
+    reasons: dict[str, str] = field(default_factory=dict)  # failed test cell -> why it failed
+    submitted_at: str | None = None
+    late_factor: float = 1.0                               # fraction of the score kept (late penalty)
+    cached: bool = False                                   # taken from an earlier identical grading
+
+    @property
+    def final_score(self) -> float:
+        return self.score * self.late_factor
 
 
 # ---------------------------------------------------------------- release
@@ -119,64 +132,197 @@ def collect_submissions(folder: Path) -> dict[str, Path]:
     return found
 
 
-def prepare_workdir(assignment: str, workdir: Path) -> None:
-    """Snapshot the instructor notebook into ``workdir`` and build the gradebook from it."""
+def prepare_workdir(assignment: str, workdir: Path) -> bool:
+    """Snapshot the instructor notebook into ``workdir`` and build the gradebook from it.
+
+    Does nothing when the snapshot is already the current solution (earlier grades stay valid
+    and are kept); otherwise starts the gradebook and the stored results afresh. Returns
+    whether it rebuilt.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     snapshot = workdir / "solutions" / assignment
-    if snapshot.exists():
-        shutil.rmtree(snapshot)
+    pristine = workdir / RELEASE_GRADEBOOK
+    if snapshot.exists() and pristine.exists() and not _tree_differences(course.SOLUTIONS / assignment, snapshot):
+        return False
+    for stale in (snapshot, workdir / "results" / assignment):
+        if stale.exists():
+            shutil.rmtree(stale)
+    (workdir / nbgrader_steps.GRADEBOOK).unlink(missing_ok=True)
     shutil.copytree(course.SOLUTIONS / assignment, snapshot,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     nbgrader_steps.generate_assignment(workdir, assignment, db=nbgrader_steps.db_url(workdir))
+    shutil.copyfile(workdir / nbgrader_steps.GRADEBOOK, pristine)
+    return True
+
+
+# The gradebook as generated, before any submission: what each worker grades against.
+RELEASE_GRADEBOOK = "release-gradebook.db"
+GRADER_VERSION = "2"  # part of every stored result's key: bump when grading itself changes
+WORKER_GPU = worker.WORKER_GPU
 
 
 def grade(assignment: str, submissions: dict[str, Path], workdir: Path, progress: bool = True,
-          jobs: int = 1) -> list[Result]:
+          jobs: int = 1, sandbox: bool = True, gpus: list[str] | None = None, scheduler: str | None = None,
+          force: bool = False, limits: dict | None = None) -> list[Result]:
     """Autograde every submission, ``jobs`` at a time; one broken submission never stops the batch.
 
-    Each submission is graded in a worker process of its own (nbgrader changes the working
-    directory and holds kernels, so graders must not share a process); scores are the same
-    whatever ``jobs`` is. Results come back in the order of ``submissions``.
+    Each submission is graded in a worker process of its own, in a scratch course, with its
+    kernel in the sandbox (``sandbox=False`` runs it as the TA's user: trusted notebooks only).
+    ``gpus`` (CUDA device ids) gives each worker one GPU for assignments marked ``gpu`` in
+    autograder/course.toml; others run on the CPU. ``scheduler`` (a Dask scheduler address,
+    e.g. ``tcp://host:8786``) sends the work to that cluster instead of a local pool.
+    ``limits`` overrides the assignment's limits (see :class:`autograder.sandbox.Limits`).
+    Submissions already graded and unchanged are not graded again unless ``force``. Scores
+    are the same whatever ``jobs``, ``scheduler`` or order. Results come back in the order of
+    ``submissions``.
     """
     workdir = Path(workdir).resolve()
+    settings = course.settings(assignment)
+    if sandbox:
+        sandbox_module.check_available()
     prepare_workdir(assignment, workdir)
     notebook_name = course.source_notebooks(assignment)[0].name
+    release_text = (workdir / "assignments" / assignment / notebook_name).read_text()
+    gradebook = (workdir / RELEASE_GRADEBOOK).read_bytes()
+    solution_digest = _solution_digest(workdir, assignment)
+    use_gpu = bool(settings.gpu and gpus)
+    results: dict[str, Result] = {}
+    pending: dict[str, tuple[worker.Job, str]] = {}
     for student, notebook in submissions.items():
+        data = Path(notebook).read_bytes()
         target = workdir / "submitted" / student / assignment
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
-        shutil.copyfile(notebook, target / notebook_name)
-    bar = tqdm(total=len(submissions), desc=f"grading {assignment}", unit="notebook", disable=not progress)
-    results: dict[str, Result] = {}
-    if jobs <= 1:
-        for student in submissions:
-            results[student] = grade_one(workdir, assignment, student)
-            bar.update()
-    else:
-        # spawn, not fork: the parent may hold threads (tqdm's monitor, SQLAlchemy pools)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(grade_one, workdir, assignment, student): student for student in submissions}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update()
+        (target / notebook_name).write_bytes(data)
+        job = worker.Job(assignment, student, notebook_name, data, release_text, gradebook,
+                         {**settings.limits, **(limits or {})}, sandbox, WORKER_GPU if use_gpu else "")
+        key = _job_key(job, solution_digest)
+        stored = None if force else _stored_result(workdir, assignment, student, key)
+        if stored is not None:
+            results[student] = stored
+        else:
+            pending[student] = (job, key)
+    bar = tqdm(total=len(pending), desc=f"grading {assignment}", unit="notebook", disable=not progress)
+    for outcome in _run_jobs([job for job, _ in pending.values()], jobs, gpus if use_gpu else None, scheduler):
+        job, key = pending[outcome.student]
+        results[outcome.student] = _merge(workdir, job, key, outcome, settings, submissions[outcome.student])
+        bar.update()
     bar.close()
     return [results[student] for student in submissions]
 
 
-def grade_one(workdir: Path, assignment: str, student: str) -> Result:
-    """Autograde one submitted notebook already in ``workdir/submitted``; never raises."""
-    started = time.perf_counter()
-    try:
-        nbgrader_steps.autograde(workdir, assignment, student)
-        result = read_scores(workdir, assignment, student)
-    except Exception as error:  # noqa: BLE001: any failure is this submission's, not the batch's
-        result = zero_result(workdir, assignment, student, error=str(error))
-        log = workdir / "logs" / f"{student}.log"
-        log.parent.mkdir(exist_ok=True)
-        log.write_text(getattr(error, "details", "") or repr(error))
-    result.seconds = time.perf_counter() - started
+def _run_jobs(jobs_to_run: list[worker.Job], jobs: int, gpus: list[str] | None, scheduler: str | None):
+    """Outcomes in completion order, from a Dask cluster, a local process pool, or this process."""
+    if not jobs_to_run:
+        return
+    if scheduler:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+
+        with Client(scheduler) as client:
+            futures = client.map(worker.grade_job, jobs_to_run, pure=False)
+            for future in dask_completed(futures):
+                yield future.result()
+        return
+    if jobs <= 1 and not gpus:
+        for job in jobs_to_run:
+            yield worker.grade_job(job)
+        return
+    workers = min(jobs, len(gpus)) if gpus else jobs
+    context = multiprocessing.get_context("spawn")  # the parent may hold threads (tqdm, SQLAlchemy)
+    queue = context.Queue() if gpus else None
+    for gpu in gpus or []:
+        queue.put(gpu)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker.take_gpu,
+                             initargs=(queue,)) as pool:
+        futures = [pool.submit(worker.grade_job, job) for job in jobs_to_run]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _job_key(job: worker.Job, solution_digest: str) -> str:
+    """What a stored grade depends on: the submission, the graded notebook and the settings."""
+    digest = hashlib.sha256()
+    for part in (GRADER_VERSION.encode(), job.submission, job.release.encode(), solution_digest.encode(),
+                 json.dumps([job.limits, job.sandbox, job.gpu_ids], sort_keys=True).encode()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def _solution_digest(workdir: Path, assignment: str) -> str:
+    digest = hashlib.sha256()
+    for path in sorted((workdir / "solutions" / assignment).rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _result_path(workdir: Path, assignment: str, student: str) -> Path:
+    return workdir / "results" / assignment / f"{student}.json"
+
+
+def _stored_result(workdir: Path, assignment: str, student: str, key: str) -> Result | None:
+    path = _result_path(workdir, assignment, student)
+    if not path.exists():
+        return None
+    stored = json.loads(path.read_text())
+    if stored.get("key") != key:
+        return None
+    result = Result(**stored["result"])
+    result.cells = {name: tuple(value) for name, value in result.cells.items()}
+    result.manual_cells = {name: tuple(value) for name, value in result.manual_cells.items()}
+    result.cached = True
     return result
+
+
+def _merge(workdir: Path, job: worker.Job, key: str, outcome: worker.Outcome, settings, submitted: Path) -> Result:
+    """Store one outcome in the work directory: executed notebook, gradebook rows, result."""
+    submitted_at = _submission_time(Path(submitted))
+    if outcome.autograded is not None:
+        target = workdir / "autograded" / job.student / job.assignment
+        target.mkdir(parents=True, exist_ok=True)
+        (target / job.notebook_name).write_text(outcome.autograded)
+    if outcome.log:
+        log = workdir / "logs" / f"{job.student}.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(outcome.log)
+    cells = outcome.cells
+    with Gradebook(nbgrader_steps.db_url(workdir)) as gradebook:
+        gradebook.update_or_create_student(job.student)
+        submission = gradebook.update_or_create_submission(job.assignment, job.student, timestamp=submitted_at)
+        manual = {}
+        for notebook in submission.notebooks:
+            for grade_entry in notebook.grades:
+                if grade_entry.cell_type == "code":
+                    grade_entry.auto_score = cells.get(grade_entry.name, (0.0,))[0]
+                    grade_entry.needs_manual_grade = False
+                else:
+                    manual[grade_entry.name] = (grade_entry.manual_score, grade_entry.max_score)
+        gradebook.db.commit()
+        cells = {entry.name: (entry.score, entry.max_score) for notebook in submission.notebooks
+                 for entry in notebook.grades if entry.cell_type == "code"}
+    score = sum(score for score, _ in cells.values()) + sum(s or 0 for s, _ in manual.values())
+    maximum = sum(m for _, m in cells.values()) + sum(m for _, m in manual.values())
+    result = Result(job.student, score, maximum, cells, manual, outcome.error, outcome.seconds,
+                    notes=outcome.notes, reasons=outcome.reasons,
+                    submitted_at=submitted_at.isoformat() if submitted_at else None,
+                    late_factor=settings.late_factor(submitted_at))
+    path = _result_path(workdir, job.assignment, job.student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"key": key, "result": asdict(result)}, indent=1))
+    return result
+
+
+def _submission_time(notebook: Path) -> datetime | None:
+    """When the student submitted: nbgrader's ``timestamp.txt`` next to the notebook, if any."""
+    stamp = notebook.parent / "timestamp.txt"
+    if not stamp.exists():
+        return None
+    from dateutil.parser import parse
+
+    moment = parse(stamp.read_text().strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def zero_result(workdir: Path, assignment: str, student: str, error: str) -> Result:

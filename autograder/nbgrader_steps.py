@@ -19,6 +19,7 @@ from pathlib import Path
 
 from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.converters.base import NbGraderException
+from nbgrader.preprocessors import Execute
 from nbgrader.coursedir import CourseDirectory
 
 from .course import course_config
@@ -75,13 +76,17 @@ def generate_assignment(course_root: Path, assignment: str, db: str | None = Non
 KERNEL_THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def autograde(course_root: Path, assignment: str, student: str) -> None:
-    """Execute ``submitted/STUDENT/A`` with the gradebook's test cells and store the scores."""
+def autograde(course_root: Path, assignment: str, student: str, execute: dict | None = None) -> None:
+    """Execute ``submitted/STUDENT/A`` with the gradebook's test cells and store the scores.
+
+    ``execute`` configures :class:`autograder.execute.SandboxedExecute`, which then replaces
+    nbgrader's Execute step (sandbox, limits, integrity checks, grader-side verdicts).
+    """
     saved = {name: os.environ.get(name) for name in KERNEL_THREADS}
     os.environ.update({name: saved[name] or value for name, value in KERNEL_THREADS.items()})
     try:
         _run(Autograde, course_root, db_url(course_root), assignment_id=assignment, student_id=student,
-             create_student=True)
+             create_student=True, execute=execute)
     finally:
         for name, value in saved.items():
             if value is None:
@@ -97,8 +102,15 @@ def generate_feedback(course_root: Path, assignment: str, student: str, source_d
 
 
 def _run(converter, course_root: Path, db: str, assignment_id: str, student_id: str = ".",
-         autograded_directory: str | None = None, **converter_settings) -> None:
+         autograded_directory: str | None = None, execute: dict | None = None, **converter_settings) -> None:
     config = course_config()
+    if execute is not None:
+        from .execute import SandboxedExecute
+
+        config.Autograde.autograde_preprocessors = [
+            SandboxedExecute if step is Execute else step for step in Autograde.class_traits()["autograde_preprocessors"].default()]
+        for name, value in execute.items():
+            setattr(config.SandboxedExecute, name, value)
     config.CourseDirectory.root = str(Path(course_root).resolve())
     config.CourseDirectory.db_url = db
     if autograded_directory:

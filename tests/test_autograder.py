@@ -164,3 +164,76 @@ def test_assignment_short_names_resolve(toy_course):
     assert course.resolve("a0") == ASSIGNMENT
     with pytest.raises(SystemExit, match="unknown assignment"):
         course.resolve("a9")
+
+
+def _three_submissions(toy_course, folder: Path) -> dict[str, Path]:
+    solution = toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    folder.mkdir()
+    shutil.copy(solution, folder / "alice.ipynb")
+    shutil.copy(toy_course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", folder / "bob.ipynb")
+    edited(solution, folder / "carol.ipynb", "return a * b", "return a + b")
+    return grading.collect_submissions(folder)
+
+
+def _scores(results):
+    return [(r.student, r.score, r.cells, r.error) for r in results]
+
+
+def test_dask_cluster_gives_the_scores_of_the_local_pool(toy_course, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    submissions = _three_submissions(toy_course, tmp_path / "submissions")
+    local = grading.grade(ASSIGNMENT, submissions, tmp_path / "local", progress=False, jobs=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        on_cluster = grading.grade(ASSIGNMENT, submissions, tmp_path / "dask", progress=False,
+                                   scheduler=cluster.scheduler_address)
+    assert _scores(on_cluster) == _scores(local)
+    assert [r.score for r in local] == [5, 0, 2]
+
+
+def test_regrading_skips_unchanged_submissions_unless_forced(toy_course, tmp_path):
+    submissions = _three_submissions(toy_course, tmp_path / "submissions")
+    workdir = tmp_path / "work"
+    first = grading.grade(ASSIGNMENT, submissions, workdir, progress=False)
+    shutil.copy(toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", submissions["carol"])  # fixed
+    second = grading.grade(ASSIGNMENT, submissions, workdir, progress=False)
+    assert [r.cached for r in second] == [True, True, False]
+    assert _scores(second)[:2] == _scores(first)[:2] and second[2].score == 5
+    forced = grading.grade(ASSIGNMENT, submissions, workdir, progress=False, force=True)
+    assert not any(r.cached for r in forced) and _scores(forced) == _scores(second)
+
+
+def test_course_export_applies_late_penalties(toy_course, tmp_path, monkeypatch):
+    from autograder.export import export_canvas, export_course
+
+    settings = tmp_path / "course.toml"
+    settings.write_text('[defaults]\nlate_penalty_percent_per_day = 10\nmax_late_days = 3\n'
+                        f'[assignments.{ASSIGNMENT}]\ndue = "2027-01-10T12:00:00+00:00"\n')
+    monkeypatch.setattr(course, "COURSE_SETTINGS", settings)
+    folder = tmp_path / "submissions"
+    solution = toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    for student, stamp in (("ontime", "2027-01-10 11:00:00 UTC"), ("late2", "2027-01-11 13:00:00 UTC"),
+                           ("toolate", "2027-01-20 12:00:00 UTC")):
+        (folder / student).mkdir(parents=True)
+        shutil.copy(solution, folder / student / f"{ASSIGNMENT}.ipynb")
+        (folder / student / "timestamp.txt").write_text(stamp)
+    root = tmp_path / "grading"
+    results = grading.grade(ASSIGNMENT, grading.collect_submissions(folder), root / ASSIGNMENT, progress=False)
+    assert [(r.score, r.late_factor) for r in results] == [(5, 0.8), (5, 1.0), (5, 0.0)]
+
+    rows = {row["student"]: row for row in csv.DictReader(export_course(root, tmp_path / "course.csv").open())}
+    assert {s: rows[s][ASSIGNMENT] for s in rows} == {"late2": "4", "ontime": "5", "toolate": "0"}
+    assert rows["late2"][f"{ASSIGNMENT}:test_multiply"] == "3"
+    canvas = list(csv.reader(export_canvas(root, tmp_path / "canvas.csv").open()))
+    assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert canvas[1][5] == "6" and canvas[2][3] == "late2" and canvas[2][5] == "4"
+
+
+def test_workers_take_one_gpu_each(monkeypatch):
+    from autograder import worker
+
+    queue = __import__("queue").Queue()
+    queue.put("3")
+    monkeypatch.setattr(worker, "_worker_gpu", "")
+    worker.take_gpu(queue)
+    assert worker.worker_gpu() == "3"
