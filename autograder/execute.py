@@ -193,11 +193,11 @@ class SandboxedExecute(Execute):
                     problems: list[str] = []
                     try:
                         if test:
-                            problems += self._check(guard, "check")
+                            problems += self._check(guard, "before")
                         self._last_reply = None
                         self.execute_cell(cell, index, store_history=True)
                         if test:
-                            problems += self._check(guard, "check")
+                            problems += self._check(guard, "after")
                         if _is_locked(cell):  # the notebook's own helpers and imports may not be redefined
                             problems += self._check(guard, "protect", top_level_names(cell.source))
                     except DeadKernelError:

@@ -325,16 +325,6 @@ def _submission_time(notebook: Path) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def zero_result(workdir: Path, assignment: str, student: str, error: str) -> Result:
-    """A submission that could not be graded: 0 in every graded cell, out of the real maximum."""
-    with Gradebook(nbgrader_steps.db_url(workdir)) as gradebook:
-        grade_cells = [cell for notebook in gradebook.find_assignment(assignment).notebooks
-                       for cell in notebook.grade_cells]
-        cells = {cell.name: (0.0, cell.max_score) for cell in grade_cells if cell.cell_type == "code"}
-        manual = {cell.name: (0.0, cell.max_score) for cell in grade_cells if cell.cell_type != "code"}
-    return Result(student, 0.0, sum(cell.max_score for cell in grade_cells), cells, manual, error)
-
-
 def read_scores(workdir: Path, assignment: str, student: str) -> Result:
     """Scores of one autograded student, per graded cell, from the gradebook."""
     with Gradebook(nbgrader_steps.db_url(workdir)) as gradebook:

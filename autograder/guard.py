@@ -26,7 +26,7 @@ import ast
 import secrets
 
 # The kernel-side program. It is executed with exec() in a fresh namespace each time, with
-# PHASE ("setup" or "check"), SLOT (attribute name of the record) and MODULES set.
+# PHASE (see Guard.expression), SLOT (attribute name of the record), MODULES, NAMES, NAMES_BOUND set.
 _KERNEL_PROGRAM = r'''
 import builtins, sys, threading, importlib
 from IPython import get_ipython
@@ -90,7 +90,7 @@ def transforms():
             "token": list(manager.token_transformers)}
 
 
-def compare(record):
+def compare(record, check_names):
     problems = []
     for name, (module, kept) in record["modules"].items():
         if sys.modules.get(name) is not module:
@@ -143,7 +143,7 @@ def compare(record):
     if shell.custom_exceptions:
         problems.append("a custom exception handler was installed")
         shell.set_custom_exc((), None)
-    for name, value in record["protected"].items():
+    for name, value in record["protected"].items() if check_names else ():
         if shell.user_ns.get(name) is not value:
             problems.append(f"the notebook's {name} was redefined")
             shell.user_ns[name] = value
@@ -165,8 +165,8 @@ if PHASE == "setup":
 elif PHASE == "protect":
     protect(NAMES_BOUND)
     RESULT = []
-else:
-    RESULT = compare(getattr(store, SLOT))
+else:  # "before" a test cell checks the notebook's names too; "after" it, the test may rebind them
+    RESULT = compare(getattr(store, SLOT), check_names=PHASE == "before")
 '''
 
 # Modules whose functions and classes are all watched: what tests compare and assert with.
@@ -199,8 +199,9 @@ class Guard:
     def expression(self, phase: str, bound: list[str] | None = None) -> tuple[str, str]:
         """``(expression, token)``: the answer of a clean check is ``repr((token, []))``.
 
-        Phases: ``setup`` records the pristine state, ``check`` compares and restores,
-        ``protect`` remembers the names ``bound`` by a locked cell that just ran.
+        Phases: ``setup`` records the pristine state; ``before`` and ``after`` a test cell
+        compare with it and restore it (``before`` also checks the names the notebook's locked
+        cells bound); ``protect`` remembers the names ``bound`` by a locked cell that just ran.
         """
         token = secrets.token_hex(16)
         namespace = repr({"PHASE": phase, "SLOT": self.slot, "MODULES": self.modules, "NAMES": NAMES,
