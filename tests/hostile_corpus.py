@@ -129,7 +129,10 @@ def corpus() -> list[Hostile]:
     def duplicate_test(context):
         notebook = copy.deepcopy(solution)
         index = _index(notebook, "test_affine_forward")
-        notebook.cells[index + 1:index + 1] = [copy.deepcopy(notebook.cells[index]) for _ in range(3)]
+        copies = [copy.deepcopy(notebook.cells[index]) for _ in range(3)]
+        for number, cell in enumerate(copies):
+            cell.id = f"pasted-{number}"  # Jupyter gives pasted cells new ids; the grade_id stays
+        notebook.cells[index + 1:index + 1] = copies
         return _bytes(notebook)
 
     def zero_points(cell):
