@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,29 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_slow)
 
 
+BUILD_LOCK = ROOT / "_build" / ".build.lock"
+
+
+def pytest_collection_finish(session):
+    """Start `make book` in the background as soon as tests that need it are collected.
+
+    The build executes every chapter on one core; started early it overlaps with the rest
+    of the suite instead of running alone at the end. Only the first xdist worker starts it,
+    holding the same lock as :func:`built_book`, which then waits for it and finds it cached.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0":
+        return
+    if not any("built_book" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    BUILD_LOCK.parent.mkdir(exist_ok=True)
+    build = ("import fcntl, subprocess, sys\n"
+             f"lock = open({str(BUILD_LOCK)!r}, 'w')\n"
+             "fcntl.flock(lock, fcntl.LOCK_EX)\n"
+             f"subprocess.run(['make', '-s', 'book'], cwd={str(ROOT)!r}, stdout=subprocess.DEVNULL, "
+             "stderr=subprocess.DEVNULL)\n")
+    subprocess.Popen([sys.executable, "-c", build], start_new_session=True)
+
+
 @pytest.fixture(scope="session")
 def built_book() -> Path:
     """The book built by the README's own command (`make book`); returns _build/html.
@@ -34,9 +59,8 @@ def built_book() -> Path:
     (pytest-xdist's loadgroup, which would keep these tests on one worker, does not group
     under pytest 9.)
     """
-    lock_path = ROOT / "_build" / ".build.lock"
-    lock_path.parent.mkdir(exist_ok=True)
-    with lock_path.open("w") as lock:
+    BUILD_LOCK.parent.mkdir(exist_ok=True)
+    with BUILD_LOCK.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         completed = subprocess.run(["make", "-s", "book"], cwd=ROOT, capture_output=True, text=True)
     assert completed.returncode == 0, (f"the book did not build:\n{completed.stdout[-6000:]}\n"

@@ -25,13 +25,18 @@ MIN_LINE = 25  # shorter lines ("return out, cache") are too common to say anyth
 # the reference gradient check every later chapter and assignment uses. Assignment 1 asks students
 # to write their own, and its hidden test fails a submission that calls or re-exports the library's.
 # Likewise cnnbook.train has the evaluation loop of Assignment 3, whose hidden tests fail a
-# submission that calls cnnbook.train; the last line is a common idiom.
+# submission that calls cnnbook.train; the last line is a common idiom. Two more are single idioms
+# that say nothing about a solution: clearing gradients (cnnbook.train, A5's train_epoch) and the
+# normalisation formula (cnnbook.models.preprocess, A6's to_network_input, whose constants the
+# notebook gives).
 SHARED_WITH_LIBRARY = {
     "for index in np.ndindex(x.shape):",
     "grad[index] = (f_plus - f_minus) / (2 * h)",
     "x, y = torch.as_tensor(x), torch.as_tensor(y)",
     "for start in range(0, len(x), batch_size):",
     "device = next(model.parameters()).device",
+    "optimizer.zero_grad(set_to_none=True)",
+    "return ((x - mean) / std).contiguous()",
 }
 
 spec = importlib.util.spec_from_file_location("student_bundle", ROOT / "tools" / "student_bundle.py")
