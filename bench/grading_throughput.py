@@ -12,6 +12,7 @@ by the course's autograder with two workers, each kernel sandboxed and checked. 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import shutil
 import sys
@@ -49,7 +50,7 @@ def make_submissions(folder: Path, count: int) -> dict[str, Path]:
             shutil.copyfile(blank, target)
         else:
             mutation = mutations[kind - 2]
-            notebook = nbformat.from_dict(json.loads(nbformat.writes(solution)))
+            notebook = copy.deepcopy(solution)
             for cell in notebook.cells:
                 if cell.metadata.get("nbgrader", {}).get("grade_id") == mutation["cell"]:
                     cell.source = cell.source.replace(mutation["old"], mutation["new"])
