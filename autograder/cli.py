@@ -143,6 +143,10 @@ def _export_course(args) -> int:
     return 0
 
 
+# Failed tests worth a TA's eye in the summary (a plain wrong answer is in the feedback and CSV).
+NOTABLE_REASONS = ("the submission tampered", "not run", "GradingError", "no reply", "the integrity check")
+
+
 def _summary(results) -> None:
     graded = [r for r in results if not r.error]
     reused = sum(r.cached for r in results)
@@ -158,7 +162,8 @@ def _summary(results) -> None:
             status += f"  late: x{result.late_factor:g}"
         print(f"  {result.student:<24} {status}")
         for cell, reason in result.reasons.items():
-            print(f"      {cell}: {reason[:150]}")
+            if reason.startswith(NOTABLE_REASONS) or "limit exceeded" in reason:
+                print(f"      {cell}: {reason[:150]}")
 
 
 def _assignments(names: list[str]) -> list[str]:
