@@ -285,7 +285,7 @@ def _apply_verdict(cell: NotebookNode, verdict: dict) -> None:
             kept.append(output)
         cell.outputs = kept
         return
-    if not any(output.output_type == "error" for output in cell.outputs) or not verdict["reason"].startswith(
-            tuple(output.get("ename", "") for output in cell.outputs if output.output_type == "error")):
+    shown = {f"{output.ename}: {output.evalue}" for output in cell.outputs if output.output_type == "error"}
+    if verdict["reason"] not in shown:  # a limit, tampering or a cell that never ran: say why
         cell.outputs.append(NotebookNode(output_type="error", ename="GradingError", evalue=verdict["reason"],
                                          traceback=[f"GradingError: {verdict['reason']}"]))

@@ -28,7 +28,7 @@ import secrets
 # The kernel-side program. It is executed with exec() in a fresh namespace each time, with
 # PHASE (see Guard.expression), SLOT (attribute name of the record), MODULES, NAMES, NAMES_BOUND set.
 _KERNEL_PROGRAM = r'''
-import builtins, sys, threading, importlib
+import importlib, sys, threading, types
 from IPython import get_ipython
 from IPython.core import interactiveshell
 
@@ -39,8 +39,6 @@ if "torch" in MODULES:
     WATCHED_CLASSES.append(torch.Tensor)
 SYS_HOOKS = ("excepthook", "displayhook", "stdout", "stderr", "stdin")
 
-
-import types
 
 ROUTINES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, staticmethod, classmethod)
 

@@ -26,7 +26,7 @@ import importlib.util
 import os
 import shutil
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 
@@ -58,9 +58,6 @@ class Limits:
         if unknown:
             raise ValueError(f"unknown limit(s) {sorted(unknown)}; known: {sorted(known)}")
         return cls(**{name: int(value) for name, value in values.items()})
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 BWRAP = "bwrap"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -99,16 +98,13 @@ def _grade_in(root: Path, job: Job, outcome: Outcome) -> None:
 
 
 def _maxima(root: Path) -> dict[str, tuple[None, float]]:
-    database = root / nbgrader_steps.GRADEBOOK
-    if not database.exists():
+    """Every autograded cell's maximum, from the scratch gradebook (empty if there is none)."""
+    if not (root / nbgrader_steps.GRADEBOOK).exists():
         return {}
-    copy = database.with_name("maxima.db")
-    shutil.copyfile(database, copy)
-    with Gradebook(f"sqlite:///{copy}") as gradebook:
+    with Gradebook(nbgrader_steps.db_url(root)) as gradebook:
         return {cell.name: (None, cell.max_score)
                 for assignment in gradebook.assignments for notebook in assignment.notebooks
                 for cell in notebook.grade_cells if cell.cell_type == "code"}
-
 
 WORKER_GPU = "worker"  # a Job's gpu_ids meaning "the GPU given to the worker that runs it"
 _worker_gpu = ""

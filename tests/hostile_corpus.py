@@ -53,13 +53,6 @@ def _prepend(notebook, grade_id: str, source: str):
     return notebook
 
 
-def _append(notebook, grade_id: str, source: str):
-    notebook = copy.deepcopy(notebook)
-    cell = notebook.cells[_index(notebook, grade_id)]
-    cell.source = cell.source + "\n" + source
-    return notebook
-
-
 def _edit(notebook, grade_id: str, change: Callable):
     notebook = copy.deepcopy(notebook)
     change(notebook.cells[_index(notebook, grade_id)])
