@@ -5,7 +5,7 @@
     validate [A ...]                      solution full marks, blank release zero
     grade A --submissions DIR [--workdir W] [--jobs N] [--gpus 0,1] [--scheduler ADDR]
           [--force] [--no-sandbox]        autograde (N at a time, sandboxed), feedback, grades.csv
-    feedback A [--workdir W]              (re)write HTML feedback without hidden tests
+    feedback A [--workdir W]              (re)write the feedback pages from the stored verdicts
     export A [--workdir W] [--csv F]      (re)write the grades CSV from the gradebook
     export-course [--root R] [--csv F] [--canvas F]
                                           every assignment graded under R: one row per student
@@ -69,14 +69,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _release(args) -> int:
-    from .grading import release
+    from .release import release
     for assignment in _assignments(args.assignments):
         print(f"released {release(assignment).relative_to(course.REPO_ROOT)}")
     return 0
 
 
 def _check_release(args) -> int:
-    from .grading import release_differences
+    from .release import release_differences
     failed = False
     for assignment in _assignments(args.assignments):
         differences = release_differences(assignment)
@@ -102,17 +102,18 @@ def _validate(args) -> int:
 
 
 def _grade(args) -> int:
-    from .grading import collect_submissions, export_csv, feedback, grade
+    from .export import export_csv
+    from .grading import collect_submissions, feedback, grade
     assignment = course.resolve(args.assignment)
     workdir = (args.workdir or default_workdir(assignment)).resolve()
-    submissions = collect_submissions(args.submissions)
+    submissions = collect_submissions(args.submissions, assignment)
     gpus = [gpu.strip() for gpu in args.gpus.split(",") if gpu.strip()]
     settings = course.settings(assignment)
     if settings.gpu and not gpus:
         print(f"note: {assignment} is marked gpu but no --gpus were given: grading on the CPU")
     results = grade(assignment, submissions, workdir, jobs=args.jobs, sandbox=not args.no_sandbox, gpus=gpus,
                     scheduler=args.scheduler, force=args.force)
-    feedback(assignment, workdir, [r.student for r in results if not r.error and not r.cached])
+    feedback(assignment, workdir, [r.student for r in results if not r.cached])
     csv_path = export_csv(results, args.csv or workdir / "grades.csv")
     _summary(results)
     print(f"grades: {csv_path}\nfeedback: {workdir / 'feedback'}")
@@ -128,7 +129,8 @@ def _feedback(args) -> int:
 
 
 def _export(args) -> int:
-    from .grading import export_csv, results_from_gradebook
+    from .export import export_csv
+    from .grading import results_from_gradebook
     assignment = course.resolve(args.assignment)
     workdir = (args.workdir or default_workdir(assignment)).resolve()
     print(export_csv(results_from_gradebook(assignment, workdir), args.csv or workdir / "grades.csv"))
@@ -143,8 +145,8 @@ def _export_course(args) -> int:
     return 0
 
 
-# Failed tests worth a TA's eye in the summary (a plain wrong answer is in the feedback and CSV).
-NOTABLE_REASONS = ("the submission tampered", "not run", "GradingError", "no reply", "the integrity check")
+# Failures worth a TA's eye in the summary (a plain wrong answer is in the feedback and CSV).
+NOTABLE_KINDS = ("limit", "not run", "unreadable", "policy")
 
 
 def _summary(results) -> None:
@@ -161,9 +163,12 @@ def _summary(results) -> None:
         if result.late_factor < 1:
             status += f"  late: x{result.late_factor:g}"
         print(f"  {result.student:<24} {status}")
-        for cell, reason in result.reasons.items():
-            if reason.startswith(NOTABLE_REASONS) or "limit exceeded" in reason:
-                print(f"      {cell}: {reason[:150]}")
+        for part, verdict in result.verdicts.items():
+            if not verdict.passed and verdict.kind in NOTABLE_KINDS:
+                print(f"      {part}: {verdict.kind}: {verdict.message[:150]}")
+        for note in result.notes:
+            if "worth a look" in note or "stopped" in note:
+                print(f"      note: {note[:150]}")
 
 
 def _assignments(names: list[str]) -> list[str]:

@@ -66,6 +66,7 @@ class Settings:
     due: datetime | None = None
     late_penalty_percent_per_day: float = 0.0
     max_late_days: int = 0
+    policy: tuple = ()  # static rules on the student's code (autograder.policy.Rule tables)
 
     def late_factor(self, submitted: datetime | None) -> float:
         """The fraction of the score kept for a submission at ``submitted`` (1.0 when on time)."""
@@ -85,5 +86,6 @@ def settings(assignment: str) -> Settings:
     gpu = bool(merged.pop("gpu", False))
     penalty = float(merged.pop("late_penalty_percent_per_day", 0))
     max_days = int(merged.pop("max_late_days", 0))
+    rules = tuple(merged.pop("policy", ()))
     return Settings(limits=merged, gpu=gpu, due=datetime.fromisoformat(due) if due else None,
-                    late_penalty_percent_per_day=penalty, max_late_days=max_days)
+                    late_penalty_percent_per_day=penalty, max_late_days=max_days, policy=rules)

@@ -1,43 +1,66 @@
-"""Course-wide grade exports: one row per student over every assignment, and a Canvas import file.
+"""Grade exports: one assignment's CSV, the course's table, and a Canvas import file.
 
-They read the results stored by ``grade`` in each assignment's work directory
-(``ROOT/A/results/A/STUDENT.json``, ROOT being ``~/cnnbook-grading`` by default), so they need
-no kernel and no gradebook lock. Late penalties (autograder/course.toml) are applied to the
-assignment totals; the per-task columns are the raw autograded points.
+Scores come from each work directory's gradebook (the one store of scores, hand grades entered
+in the formgrader included); late factors from the stored results. Course exports look for one
+work directory per assignment under ROOT (``~/cnnbook-grading`` by default). Late penalties
+(autograder/course.toml) are applied to the assignment totals; the per-part columns are the
+raw points.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from . import course
 
 
-def stored_results(root: Path) -> dict[str, dict[str, dict]]:
-    """``{assignment: {student: result}}`` for every assignment graded under ``root``."""
-    found: dict[str, dict[str, dict]] = {}
+def export_csv(results: list, path: Path) -> Path:
+    """One row per student: total, maximum, percentage, each graded cell (hand-graded ones empty
+    until a TA has graded them), error if any."""
+    scores = [{**result.cells, **result.manual_cells} for result in results]
+    cell_names = list(dict.fromkeys(name for cells in scores for name in cells))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "score", "max_score", "percent", *cell_names, "error"])
+        for result, cells in zip(results, scores):
+            percent = 100 * result.score / result.max_score if result.max_score else 0.0
+            writer.writerow([result.student, f"{result.score:g}", f"{result.max_score:g}", f"{percent:.1f}",
+                             *(_number(cells.get(name, (None, None))[0]) for name in cell_names),
+                             result.error or ""])
+    return path
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def course_results(root: Path) -> dict[str, dict]:
+    """``{assignment: {student: Result}}`` for every assignment graded under ``root``."""
+    from .grading import results_from_gradebook
+
+    found: dict[str, dict] = {}
     for assignment in course.all_assignments():
-        folder = Path(root) / assignment / "results" / assignment
-        if folder.is_dir():
-            found[assignment] = {path.stem: json.loads(path.read_text())["result"]
-                                 for path in sorted(folder.glob("*.json"))}
+        workdir = Path(root) / assignment
+        if (workdir / "results" / assignment).is_dir():
+            found[assignment] = {r.student: r for r in results_from_gradebook(assignment, workdir)}
     return found
 
 
-def final_score(result: dict) -> float:
-    return round(result["score"] * result.get("late_factor", 1.0), 2)
+def final_score(result) -> float:
+    return round(result.score * result.late_factor, 2)
 
 
 def export_course(root: Path, path: Path) -> Path:
     """student, then for each assignment: its total after the late penalty, the factor kept,
-    and each task's points. A student without a submission has empty cells."""
-    results = stored_results(root)
+    and each part's points. A student without a submission has empty cells."""
+    results = course_results(root)
     students = sorted({student for by_student in results.values() for student in by_student})
     header, columns = ["student"], []
     for assignment, by_student in results.items():
-        tasks = list(dict.fromkeys(name for result in by_student.values() for name in result["cells"]))
+        tasks = list(dict.fromkeys(name for result in by_student.values() for name in result.cells))
         header += [assignment, f"{assignment}:late_factor", *(f"{assignment}:{task}" for task in tasks)]
         columns.append((assignment, tasks))
     path = Path(path)
@@ -52,8 +75,8 @@ def export_course(root: Path, path: Path) -> Path:
                 if result is None:
                     row += [""] * (2 + len(tasks))
                     continue
-                row += [f"{final_score(result):g}", f"{result.get('late_factor', 1.0):g}",
-                        *(f"{result['cells'][task][0]:g}" if task in result["cells"] else "" for task in tasks)]
+                row += [f"{final_score(result):g}", f"{result.late_factor:g}",
+                        *(f"{result.cells[task][0]:g}" if task in result.cells else "" for task in tasks)]
             writer.writerow(row)
     return path
 
@@ -62,9 +85,9 @@ def export_canvas(root: Path, path: Path) -> Path:
     """A CSV in the layout Canvas's gradebook import reads: Student, ID, SIS User ID, SIS Login ID,
     Section, one column per assignment, and a "Points Possible" row first. Student ids go in
     "SIS Login ID" (Canvas matches rows on it); fill ID from a Canvas export to match on it."""
-    results = stored_results(root)
+    results = course_results(root)
     students = sorted({student for by_student in results.values() for student in by_student})
-    maxima = {assignment: max((r["max_score"] for r in by_student.values()), default=0)
+    maxima = {assignment: max((r.max_score for r in by_student.values()), default=0)
               for assignment, by_student in results.items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

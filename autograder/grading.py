@@ -1,41 +1,39 @@
-"""The TA workflow: release, grade a folder of submissions, feedback without hidden tests, CSV.
+"""Grade a batch: run every submission and the solution, judge, store, in one direction.
 
-A grading work directory (outside the repository) is an nbgrader course root::
+    submissions (autograder.submissions)
+      -> worker: the notebook, then the probes, in a sandboxed kernel (autograder.worker)
+      -> raw records archives, plain bytes
+      -> this process: read (autograder.records), judge against the solution's records
+         (autograder.verdicts, autograder.reference), policy (autograder.policy)
+      -> the gradebook and the stored results (autograder.store)
+      -> feedback pages (autograder.feedback) and CSV exports (autograder.export)
 
-    WORKDIR/solutions/A/         snapshot of the instructor notebook graded against
-    WORKDIR/assignments/A/       the student version generated from it
-    WORKDIR/submitted/S/A/       each student's notebook, renamed to the assignment's name
-    WORKDIR/autograded/S/A/      executed notebooks with scores (hidden tests visible: TA only)
-    WORKDIR/feedback/S/A/*.html  what students get back (hidden tests removed)
-    WORKDIR/gradebook.db         nbgrader's gradebook (usable by the formgrader)
-    WORKDIR/grades.csv           one row per student
+This process never runs student code: it reads arrays with ``allow_pickle=False`` and compares
+numbers. The work directory's layout is described in :mod:`autograder.store`.
 """
 
 from __future__ import annotations
 
-import csv
-import filecmp
-import hashlib
 import json
 import multiprocessing
-import re
 import shutil
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
 from tqdm.auto import tqdm
 
-from . import course, nbgrader_steps, worker
+from . import course, feedback as feedback_pages, policy, reference, store, worker
 from . import sandbox as sandbox_module
-from .hidden import strip_hidden_tests
+from .probes import probes as probes_of
+from .records import UnreadableRecords, parse
+from .release import release, release_differences  # noqa: F401  (the CLI's and tests' entry points)
+from .submissions import Submission, collect_submissions  # noqa: F401
+from .verdicts import LIMIT, NOT_RUN, UNREADABLE, Verdict, failed, judge
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+WORKER_GPU = worker.WORKER_GPU
 
 
 @dataclass
@@ -48,168 +46,214 @@ class Result:
     cells: dict[str, tuple[float, float]] = field(default_factory=dict)  # autograded: grade_id -> (score, max)
     # Cells a TA grades by hand (written answers): grade_id -> (score, or None until graded, max).
     manual_cells: dict[str, tuple[float | None, float]] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
     error: str | None = None
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)         # what had to be put back in the notebook
-    reasons: dict[str, str] = field(default_factory=dict)  # failed test cell -> why it failed
+    notes: list[str] = field(default_factory=list)   # what was put back, cut, hit or flagged, for the TA
     submitted_at: str | None = None
-    late_factor: float = 1.0                               # fraction of the score kept (late penalty)
-    cached: bool = False                                   # taken from an earlier identical grading
+    late_factor: float = 1.0                          # fraction of the score kept (late penalty)
+    seconds: float = 0.0                              # in the worker, kernel start to stop
+    notebook_seconds: float = 0.0                     # the student's notebook
+    probe_seconds: float = 0.0                        # the hidden checks in the student's kernel
+    judge_seconds: float = 0.0                        # reading and comparing, here
+    cached: bool = False                              # taken from an earlier identical grading
 
     @property
     def final_score(self) -> float:
         return self.score * self.late_factor
 
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Failed part -> why (its verdict's kind and message)."""
+        return {part: f"{v.kind}: {v.message}" for part, v in self.verdicts.items() if not v.passed}
 
-# ---------------------------------------------------------------- release
+    def stored(self) -> dict:
+        data = asdict(self)
+        for key in ("score", "max_score", "cells", "manual_cells", "cached"):
+            data.pop(key)  # scores live in the gradebook
+        data["verdicts"] = {part: verdict.as_dict() for part, verdict in self.verdicts.items()}
+        return data
 
-
-def release(assignment: str) -> Path:
-    """Regenerate ``assignments/A`` in the repository from ``solutions/A``."""
-    nbgrader_steps.generate_assignment(course.SOLUTIONS.parent, assignment)
-    return course.ASSIGNMENTS / assignment
-
-
-def release_differences(assignment: str) -> list[str]:
-    """Files of ``assignments/A`` that differ from a fresh release (empty when in sync)."""
-    with tempfile.TemporaryDirectory(prefix="cnnbook-drift-") as scratch:
-        root = Path(scratch)
-        shutil.copytree(course.SOLUTIONS / assignment, root / "solutions" / assignment)
-        nbgrader_steps.generate_assignment(root, assignment)
-        return _tree_differences(root / "assignments" / assignment, course.ASSIGNMENTS / assignment)
-
-
-def _tree_differences(expected: Path, actual: Path) -> list[str]:
-    if not actual.is_dir():
-        return [f"{actual} is missing"]
-    comparison = filecmp.dircmp(expected, actual, ignore=[".ipynb_checkpoints", "__pycache__"])
-    differences: list[str] = []
-
-    def walk(node: filecmp.dircmp, prefix: str) -> None:
-        differences.extend(f"{prefix}{name}: only in a fresh release" for name in node.left_only)
-        differences.extend(f"{prefix}{name}: not produced by a release" for name in node.right_only)
-        _, mismatch, errors = filecmp.cmpfiles(node.left, node.right, node.common_files, shallow=False)
-        differences.extend(f"{prefix}{name}: differs from a fresh release" for name in mismatch + errors)
-        for name, child in node.subdirs.items():
-            walk(child, f"{prefix}{name}/")
-
-    walk(comparison, "")
-    return differences
+    @classmethod
+    def from_stored(cls, data: dict, scores: tuple[dict, dict]) -> "Result":
+        data = dict(data)
+        data["verdicts"] = {part: Verdict.from_dict(v) for part, v in data.get("verdicts", {}).items()}
+        result = cls(**data)
+        result.cells, result.manual_cells = scores
+        result.score = sum(s for s, _ in result.cells.values()) + sum(s or 0 for s, _ in result.manual_cells.values())
+        result.max_score = sum(m for _, m in result.cells.values()) + sum(m for _, m in result.manual_cells.values())
+        return result
 
 
-# ---------------------------------------------------------------- grading
+@dataclass
+class _Batch:
+    """What every job of one grading run shares."""
+
+    assignment: str
+    workdir: Path
+    notebook_name: str
+    release_text: str
+    solution: bytes
+    probes: dict[str, str]
+    seed: int
+    limits: dict
+    sandbox: bool
+    gpu: str
+    settings: course.Settings
+    rules: list[policy.Rule]
 
 
-def collect_submissions(folder: Path) -> dict[str, Path]:
-    """Map student id to notebook for a folder of submissions.
+def grade(assignment: str, submissions: dict, workdir: Path, progress: bool = True, jobs: int = 1,
+          sandbox: bool = True, gpus: list[str] | None = None, scheduler: str | None = None,
+          force: bool = False, limits: dict | None = None, seed: int | None = None) -> list[Result]:
+    """Grade every submission, ``jobs`` at a time; one broken submission never stops the batch.
 
-    Accepts ``FOLDER/STUDENT.ipynb`` and ``FOLDER/STUDENT/anything.ipynb`` (one notebook per
-    student folder). Student ids are file or folder names and must be plain identifiers.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SystemExit(f"submissions folder {folder} does not exist")
-    found: dict[str, Path] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_file() and entry.suffix == ".ipynb":
-            student, notebook = entry.stem, entry
-        elif entry.is_dir():
-            notebooks = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-            if len(notebooks) != 1:
-                raise SystemExit(f"{entry} should hold exactly one notebook, found {len(notebooks)}")
-            student, notebook = entry.name, notebooks[0]
-        else:
-            continue
-        if not STUDENT_ID.match(student):
-            raise SystemExit(f"{entry.name!r} is not a usable student id: use letters, digits, '_', '.', '-', '@'")
-        if student in found:
-            raise SystemExit(f"two submissions for student {student!r} in {folder}")
-        found[student] = notebook
-    if not found:
-        raise SystemExit(f"no notebooks in {folder}: expected STUDENT.ipynb files or STUDENT/ folders")
-    return found
-
-
-def prepare_workdir(assignment: str, workdir: Path) -> bool:
-    """Snapshot the instructor notebook into ``workdir`` and build the gradebook from it.
-
-    Does nothing when the snapshot is already the current solution (earlier grades stay valid
-    and are kept); otherwise starts the gradebook and the stored results afresh. Returns
-    whether it rebuilt.
-    """
-    workdir.mkdir(parents=True, exist_ok=True)
-    snapshot = workdir / "solutions" / assignment
-    pristine = workdir / RELEASE_GRADEBOOK
-    if snapshot.exists() and pristine.exists() and not _tree_differences(course.SOLUTIONS / assignment, snapshot):
-        return False
-    for stale in (snapshot, workdir / "results" / assignment):
-        if stale.exists():
-            shutil.rmtree(stale)
-    (workdir / nbgrader_steps.GRADEBOOK).unlink(missing_ok=True)
-    shutil.copytree(course.SOLUTIONS / assignment, snapshot,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    nbgrader_steps.generate_assignment(workdir, assignment, db=nbgrader_steps.db_url(workdir))
-    shutil.copyfile(workdir / nbgrader_steps.GRADEBOOK, pristine)
-    return True
-
-
-# The gradebook as generated, before any submission: what each worker grades against.
-RELEASE_GRADEBOOK = "release-gradebook.db"
-GRADER_VERSION = "2"  # part of every stored result's key: bump when grading itself changes
-WORKER_GPU = worker.WORKER_GPU
-
-
-def grade(assignment: str, submissions: dict[str, Path], workdir: Path, progress: bool = True,
-          jobs: int = 1, sandbox: bool = True, gpus: list[str] | None = None, scheduler: str | None = None,
-          force: bool = False, limits: dict | None = None) -> list[Result]:
-    """Autograde every submission, ``jobs`` at a time; one broken submission never stops the batch.
-
-    Each submission is graded in a worker process of its own, in a scratch course, with its
-    kernel in the sandbox (``sandbox=False`` runs it as the TA's user: trusted notebooks only).
-    ``gpus`` (CUDA device ids) gives each worker one GPU for assignments marked ``gpu`` in
-    autograder/course.toml; others run on the CPU. ``scheduler`` (a Dask scheduler address,
-    e.g. ``tcp://host:8786``) sends the work to that cluster instead of a local pool.
-    ``limits`` overrides the assignment's limits (see :class:`autograder.sandbox.Limits`).
-    Submissions already graded and unchanged are not graded again unless ``force``. Scores
-    are the same whatever ``jobs``, ``scheduler`` or order. Results come back in the order of
-    ``submissions``.
+    ``submissions`` maps student ids to notebooks (paths, or :class:`Submission` from
+    :func:`collect_submissions`). Each runs in a worker process of its own with its kernel in
+    the sandbox (``sandbox=False`` runs it as the TA's user: trusted notebooks only). ``gpus``
+    (CUDA device ids) gives each worker one GPU for assignments marked ``gpu`` in
+    autograder/course.toml. ``scheduler`` (a Dask scheduler address) sends the work to that
+    cluster. ``limits`` overrides the assignment's limits; ``seed`` the work directory's own
+    (:func:`autograder.store.grading_seed`). Unchanged submissions are not graded again unless
+    ``force``. Scores do not depend on ``jobs``, the scheduler or the order. Results come back
+    in the order of ``submissions``.
     """
     workdir = Path(workdir).resolve()
     settings = course.settings(assignment)
     if sandbox:
         sandbox_module.check_available()
-    prepare_workdir(assignment, workdir)
-    notebook_name = course.source_notebooks(assignment)[0].name
-    release_text = (workdir / "assignments" / assignment / notebook_name).read_text()
-    gradebook = (workdir / RELEASE_GRADEBOOK).read_bytes()
-    solution_digest = _solution_digest(workdir, assignment)
-    use_gpu = bool(settings.gpu and gpus)
+    store.prepare(assignment, workdir)
+    batch = _batch(assignment, workdir, settings, limits, sandbox, bool(settings.gpu and gpus), seed)
+    reference_key = reference.key(batch.solution, batch.seed, "gpu" if batch.gpu else "cpu")
+    expected = reference.load(workdir, reference_key)
     results: dict[str, Result] = {}
-    pending: dict[str, tuple[worker.Job, str]] = {}
-    for student, notebook in submissions.items():
-        data = Path(notebook).read_bytes()
-        target = workdir / "submitted" / student / assignment
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        (target / notebook_name).write_bytes(data)
-        job = worker.Job(assignment, student, notebook_name, data, release_text, gradebook,
-                         {**settings.limits, **(limits or {})}, sandbox, WORKER_GPU if use_gpu else "")
-        key = _job_key(job, solution_digest)
-        stored = None if force else _stored_result(workdir, assignment, student, key)
-        if stored is not None:
-            results[student] = stored
-        else:
-            pending[student] = (job, key)
+    pending: dict[str, tuple[worker.Job, str, Submission]] = {}
+    for student, given in submissions.items():
+        submission = given if isinstance(given, Submission) else Submission(student, Path(given))
+        result = _prepared(batch, submission, force, pending)
+        if result is not None:
+            results[student] = result
+    to_run = [job for job, _, _ in pending.values()]
+    if expected is None:
+        to_run.insert(0, reference.job(assignment, batch.solution, batch.probes, batch.seed, batch.limits,
+                                       batch.sandbox, WORKER_GPU if batch.gpu else ""))
+    waiting: list[worker.Outcome] = []
     bar = tqdm(total=len(pending), desc=f"grading {assignment}", unit="notebook", disable=not progress)
-    for outcome in _run_jobs([job for job, _ in pending.values()], jobs, gpus if use_gpu else None, scheduler):
-        job, key = pending[outcome.student]
-        results[outcome.student] = _merge(workdir, job, key, outcome, settings, submissions[outcome.student])
-        bar.update()
+    for outcome in _run_jobs(to_run, jobs, gpus if batch.gpu else None, scheduler):
+        if outcome.student == reference.REFERENCE_STUDENT:
+            expected = reference.store_outcome(workdir, reference_key, outcome, list(batch.probes))
+        else:
+            waiting.append(outcome)
+        if expected is None:
+            continue
+        for ready in waiting:
+            job, key, submission = pending[ready.student]
+            results[ready.student] = _merge(batch, job, key, submission, ready, expected)
+            bar.update()
+        waiting.clear()
     bar.close()
     return [results[student] for student in submissions]
+
+
+def _batch(assignment, workdir, settings, limits, use_sandbox, use_gpu, seed) -> _Batch:
+    notebook_name = course.source_notebooks(assignment)[0].name
+    solution_path = workdir / "solutions" / assignment / notebook_name
+    solution_text = solution_path.read_text()
+    probes = probes_of(nbformat.reads(solution_text, as_version=4))
+    graded = store.maxima(workdir, assignment)
+    missing = [part for part in graded if not probes.get(part, "").strip()]
+    if missing:
+        raise SystemExit(f"{assignment}: graded cells without a hidden check to grade them: {missing}")
+    return _Batch(assignment, workdir, notebook_name,
+                  (workdir / "assignments" / assignment / notebook_name).read_text(), solution_text.encode(),
+                  {part: probes[part] for part in graded}, store.grading_seed(workdir) if seed is None else int(seed),
+                  {**settings.limits, **(limits or {})}, use_sandbox, WORKER_GPU if use_gpu else "", settings,
+                  [policy.Rule.from_mapping(rule) for rule in settings.policy])
+
+
+def _prepared(batch: _Batch, submission: Submission, force: bool, pending: dict) -> Result | None:
+    """A result already known (stored, or a submission with no notebook); else the job is queued."""
+    student = submission.student
+    if submission.notebook is None:
+        return _unrunnable(batch, submission, submission.problem or "no notebook")
+    data = Path(submission.notebook).read_bytes()
+    target = batch.workdir / "submitted" / student / batch.assignment
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    (target / batch.notebook_name).write_bytes(data)
+    key = store.digest(data, batch.release_text.encode(), batch.solution, str(batch.seed).encode(),
+                       store.grader_digest().encode(), str(submission.submitted_at).encode(),
+                       json.dumps([batch.limits, batch.sandbox, batch.gpu], sort_keys=True).encode())
+    stored = None if force else store.load_result(batch.workdir, batch.assignment, student, key)
+    scores = store.read_scores(batch.workdir, batch.assignment, student) if stored else None
+    if stored is not None and scores is not None:
+        result = Result.from_stored(stored, scores)
+        result.cached = True
+        return result
+    pending[student] = (worker.Job(batch.assignment, student, data, batch.release_text, batch.probes, batch.seed,
+                                   batch.limits, batch.sandbox, batch.gpu), key, submission)
+    return None
+
+
+def _unrunnable(batch: _Batch, submission: Submission, problem: str) -> Result:
+    verdicts = {part: failed(part, NOT_RUN, problem) for part in batch.probes}
+    store.record_scores(batch.workdir, batch.assignment, submission.student, {}, submission.submitted_at)
+    result = Result(submission.student, verdicts=verdicts, error=problem, notes=list(submission.notes))
+    _finish(batch, result, "no notebook", submission)
+    return result
+
+
+def _merge(batch: _Batch, job: worker.Job, key: str, submission: Submission, outcome: worker.Outcome,
+           expected: dict) -> Result:
+    """Judge one outcome and store it: gradebook scores, stored result, executed notebook, log."""
+    started = time.perf_counter()
+    executed = nbformat.reads(outcome.executed, as_version=4) if outcome.executed else None
+    policy_verdicts, policy_notes = ({}, [])
+    if executed is not None:
+        policy_verdicts, policy_notes = policy.check(executed, nbformat.reads(batch.release_text, as_version=4),
+                                                     batch.rules, list(batch.probes))
+    verdicts = {part: policy_verdicts.get(part) or _verdict(part, outcome, expected[part]) for part in batch.probes}
+    result = Result(job.student, verdicts=verdicts, error=outcome.error,
+                    notes=submission.notes + outcome.notes + policy_notes + outcome.cell_errors[:20],
+                    seconds=outcome.seconds, notebook_seconds=outcome.notebook_seconds,
+                    probe_seconds=outcome.probe_seconds)
+    if executed is not None:
+        target = batch.workdir / "autograded" / job.student / batch.assignment
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(executed, target / batch.notebook_name)
+    if outcome.log:
+        log = batch.workdir / "logs" / f"{job.student}.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(outcome.log)
+    result.judge_seconds = time.perf_counter() - started
+    return _finish(batch, result, key, submission)
+
+
+def _finish(batch: _Batch, result: Result, key: str, submission: Submission) -> Result:
+    maxima = store.maxima(batch.workdir, batch.assignment)
+    scores = {part: maxima[part] if verdict.passed else 0.0 for part, verdict in result.verdicts.items()}
+    store.record_scores(batch.workdir, batch.assignment, result.student, scores, submission.submitted_at)
+    result.submitted_at = submission.submitted_at.isoformat() if submission.submitted_at else None
+    result.late_factor = batch.settings.late_factor(submission.submitted_at)
+    if submission.submitted_at is None and batch.settings.due is not None:
+        result.notes.append("no submission time: no late penalty applied")
+    store.save_result(batch.workdir, batch.assignment, result.student, key, result.stored())
+    stored = Result.from_stored(result.stored(), store.read_scores(batch.workdir, batch.assignment, result.student))
+    stored.judge_seconds = result.judge_seconds
+    return stored
+
+
+def _verdict(part: str, outcome: worker.Outcome, expected) -> Verdict:
+    if outcome.error:
+        return failed(part, NOT_RUN, f"not graded: {outcome.error}")
+    if part not in outcome.records:
+        reason = outcome.not_run.get(part, "no values came back from the hidden check")
+        return failed(part, LIMIT if "limit" in reason else NOT_RUN, reason)
+    try:
+        records = parse(outcome.records[part])
+    except UnreadableRecords:
+        return failed(part, UNREADABLE, "the values your code produced could not be read as plain numbers")
+    return judge(part, expected, records)
 
 
 def _run_jobs(jobs_to_run: list[worker.Job], jobs: int, gpus: list[str] | None, scheduler: str | None):
@@ -241,159 +285,34 @@ def _run_jobs(jobs_to_run: list[worker.Job], jobs: int, gpus: list[str] | None, 
             yield future.result()
 
 
-def _job_key(job: worker.Job, solution_digest: str) -> str:
-    """What a stored grade depends on: the submission, the graded notebook and the settings."""
-    digest = hashlib.sha256()
-    for part in (GRADER_VERSION.encode(), job.submission, job.release.encode(), solution_digest.encode(),
-                 json.dumps([job.limits, job.sandbox, job.gpu_ids], sort_keys=True).encode()):
-        digest.update(hashlib.sha256(part).digest())
-    return digest.hexdigest()
-
-
-def _solution_digest(workdir: Path, assignment: str) -> str:
-    digest = hashlib.sha256()
-    for path in sorted((workdir / "solutions" / assignment).rglob("*")):
-        if path.is_file():
-            digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def _result_path(workdir: Path, assignment: str, student: str) -> Path:
-    return workdir / "results" / assignment / f"{student}.json"
-
-
-def _stored_result(workdir: Path, assignment: str, student: str, key: str) -> Result | None:
-    path = _result_path(workdir, assignment, student)
-    if not path.exists():
-        return None
-    stored = json.loads(path.read_text())
-    if stored.get("key") != key:
-        return None
-    result = Result(**stored["result"])
-    result.cells = {name: tuple(value) for name, value in result.cells.items()}
-    result.manual_cells = {name: tuple(value) for name, value in result.manual_cells.items()}
-    result.cached = True
-    return result
-
-
-def _merge(workdir: Path, job: worker.Job, key: str, outcome: worker.Outcome, settings, submitted: Path) -> Result:
-    """Store one outcome in the work directory: executed notebook, gradebook rows, result."""
-    submitted_at = _submission_time(Path(submitted))
-    if outcome.autograded is not None:
-        target = workdir / "autograded" / job.student / job.assignment
-        target.mkdir(parents=True, exist_ok=True)
-        (target / job.notebook_name).write_text(outcome.autograded)
-    if outcome.log:
-        log = workdir / "logs" / f"{job.student}.log"
-        log.parent.mkdir(exist_ok=True)
-        log.write_text(outcome.log)
-    cells = outcome.cells
-    with Gradebook(nbgrader_steps.db_url(workdir)) as gradebook:
-        gradebook.update_or_create_student(job.student)
-        submission = gradebook.update_or_create_submission(job.assignment, job.student, timestamp=submitted_at)
-        manual = {}
-        for notebook in submission.notebooks:
-            for grade_entry in notebook.grades:
-                if grade_entry.cell_type == "code":
-                    grade_entry.auto_score = cells.get(grade_entry.name, (0.0,))[0]
-                    grade_entry.needs_manual_grade = False
-                else:
-                    manual[grade_entry.name] = (grade_entry.manual_score, grade_entry.max_score)
-        gradebook.db.commit()
-        cells = {entry.name: (entry.score, entry.max_score) for notebook in submission.notebooks
-                 for entry in notebook.grades if entry.cell_type == "code"}
-    score = sum(score for score, _ in cells.values()) + sum(s or 0 for s, _ in manual.values())
-    maximum = sum(m for _, m in cells.values()) + sum(m for _, m in manual.values())
-    result = Result(job.student, score, maximum, cells, manual, outcome.error, outcome.seconds,
-                    notes=outcome.notes, reasons=outcome.reasons,
-                    submitted_at=submitted_at.isoformat() if submitted_at else None,
-                    late_factor=settings.late_factor(submitted_at))
-    path = _result_path(workdir, job.assignment, job.student)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"key": key, "result": asdict(result)}, indent=1))
-    return result
-
-
-def _submission_time(notebook: Path) -> datetime | None:
-    """When the student submitted: nbgrader's ``timestamp.txt`` next to the notebook, if any."""
-    stamp = notebook.parent / "timestamp.txt"
-    if not stamp.exists():
-        return None
-    from dateutil.parser import parse
-
-    moment = parse(stamp.read_text().strip())
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def read_scores(workdir: Path, assignment: str, student: str) -> Result:
-    """Scores of one autograded student, per graded cell, from the gradebook."""
-    with Gradebook(nbgrader_steps.db_url(workdir)) as gradebook:
-        try:
-            submission = gradebook.find_submission(assignment, student)
-        except MissingEntry:
-            return Result(student, error="not graded")
-        result = Result(student, score=submission.score, max_score=submission.max_score)
-        for notebook in submission.notebooks:
-            for grade_entry in notebook.grades:
-                if grade_entry.auto_score is None:  # nbgrader leaves it unset for hand-graded cells
-                    result.manual_cells[grade_entry.name] = (grade_entry.manual_score, grade_entry.max_score)
-                else:
-                    result.cells[grade_entry.name] = (grade_entry.score, grade_entry.max_score)
-    return result
-
-
-# ---------------------------------------------------------------- feedback and export
+def results_from_gradebook(assignment: str, workdir: Path) -> list[Result]:
+    """Every graded student's result: scores from the gradebook (hand grades included), the rest
+    from the stored results."""
+    workdir = Path(workdir)
+    found = []
+    for student in store.graded_students(workdir, assignment):
+        scores = store.read_scores(workdir, assignment, student)
+        if scores is not None:
+            found.append(Result.from_stored(store.load_result(workdir, assignment, student), scores))
+    return found
 
 
 def feedback(assignment: str, workdir: Path, students: list[str] | None = None) -> list[Path]:
-    """Write HTML feedback for graded students, with hidden tests and their tracebacks removed."""
+    """Write each graded student's feedback page from the stored verdicts; returns the pages."""
     workdir = Path(workdir).resolve()
-    autograded = workdir / "autograded"
-    students = students or graded_students(workdir, assignment)
+    notebook_name = course.source_notebooks(assignment)[0].name
+    release_notebook = nbformat.read(workdir / "assignments" / assignment / notebook_name, as_version=4)
+    titles = feedback_pages.part_titles(release_notebook)
+    wanted = set(students) if students is not None else None
     written = []
-    for student in students:
-        safe = workdir / "feedback_source" / student / assignment
-        if safe.exists():
-            shutil.rmtree(safe)
-        shutil.copytree(autograded / student / assignment, safe)
-        for path in safe.glob("*.ipynb"):
-            notebook = nbformat.read(path, as_version=4)
-            nbformat.write(strip_hidden_tests(notebook), path)
-        nbgrader_steps.generate_feedback(workdir, assignment, student, source_directory="feedback_source")
-        written.extend(sorted((workdir / "feedback" / student / assignment).glob("*.html")))
+    for result in results_from_gradebook(assignment, workdir):
+        if wanted is not None and result.student not in wanted:
+            continue
+        executed_path = workdir / "autograded" / result.student / assignment / notebook_name
+        executed = nbformat.read(executed_path, as_version=4) if executed_path.exists() else None
+        path = workdir / "feedback" / result.student / assignment / f"{assignment}.html"
+        written.append(feedback_pages.write(
+            path, assignment=assignment, student=result.student, executed=executed, verdicts=result.verdicts,
+            scores=result.cells, titles=titles, total=(result.score, result.max_score),
+            late_factor=result.late_factor, error=result.error))
     return written
-
-
-def export_csv(results: list[Result], path: Path) -> Path:
-    """One row per student: total, maximum, percentage, each graded cell (hand-graded ones empty
-    until a TA has graded them), error if any."""
-    scores = [{**result.cells, **result.manual_cells} for result in results]
-    cell_names = list(dict.fromkeys(name for cells in scores for name in cells))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "score", "max_score", "percent", *cell_names, "error"])
-        for result, cells in zip(results, scores):
-            percent = 100 * result.score / result.max_score if result.max_score else 0.0
-            writer.writerow([result.student, f"{result.score:g}", f"{result.max_score:g}", f"{percent:.1f}",
-                             *(_number(cells.get(name, (None, None))[0]) for name in cell_names),
-                             result.error or ""])
-    return path
-
-
-def _number(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
-
-
-def results_from_gradebook(assignment: str, workdir: Path) -> list[Result]:
-    """Every graded student's result, read back from a work directory's gradebook."""
-    return [read_scores(Path(workdir), assignment, student) for student in graded_students(workdir, assignment)]
-
-
-def graded_students(workdir: Path, assignment: str) -> list[str]:
-    """Students whose submission of ``assignment`` was autograded in ``workdir``, sorted."""
-    autograded = Path(workdir) / "autograded"
-    if not autograded.is_dir():
-        return []
-    return sorted(p.name for p in autograded.iterdir() if (p / assignment).is_dir())

@@ -1,9 +1,9 @@
-"""The nbgrader steps the course uses, run in-process with the course configuration.
+"""The nbgrader step the course uses, run in-process with the course configuration.
 
-Each function takes a *course root*: a folder laid out as nbgrader expects
-(``solutions/A``, ``assignments/A``, ``submitted/STUDENT/A``, ``autograded/...``,
-``feedback/...``) with its own gradebook. Releases use the repository itself as the root;
-grading uses a work directory outside the repository.
+nbgrader generates the student version (and the gradebook's record of the graded cells and
+their points); grading itself is the autograder's own (see autograder.grading). The function
+takes a *course root*, a folder laid out as nbgrader expects (``solutions/A``,
+``assignments/A``): the repository itself for releases, a work directory for grading.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+from nbgrader.converters import GenerateAssignment
 from nbgrader.converters.base import NbGraderException
-from nbgrader.preprocessors import Execute
 from nbgrader.coursedir import CourseDirectory
 
 from .course import course_config
@@ -71,52 +70,11 @@ def generate_assignment(course_root: Path, assignment: str, db: str | None = Non
              create_assignment=True)
 
 
-# One math-library thread per grading kernel: submissions are graded side by side, and
-# oversubscribed BLAS threads make small matrix products tens of times slower.
-KERNEL_THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-
-
-def autograde(course_root: Path, assignment: str, student: str, execute: dict | None = None) -> None:
-    """Execute ``submitted/STUDENT/A`` with the gradebook's test cells and store the scores.
-
-    ``execute`` configures :class:`autograder.execute.SandboxedExecute`, which then replaces
-    nbgrader's Execute step (sandbox, limits, integrity checks, grader-side verdicts).
-    """
-    saved = {name: os.environ.get(name) for name in KERNEL_THREADS}
-    os.environ.update({name: saved[name] or value for name, value in KERNEL_THREADS.items()})
-    try:
-        _run(Autograde, course_root, db_url(course_root), assignment_id=assignment, student_id=student,
-             create_student=True, execute=execute)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def generate_feedback(course_root: Path, assignment: str, student: str, source_directory: str) -> None:
-    """Render HTML feedback for one student from the notebooks in ``source_directory``."""
-    _run(GenerateFeedback, course_root, db_url(course_root), assignment_id=assignment, student_id=student,
-         autograded_directory=source_directory)
-
-
 def _run(converter, course_root: Path, db: str, assignment_id: str, student_id: str = ".",
-         autograded_directory: str | None = None, execute: dict | None = None, **converter_settings) -> None:
+         **converter_settings) -> None:
     config = course_config()
-    if execute is not None:
-        from .execute import SandboxedExecute
-
-        config.Autograde.autograde_preprocessors = [
-            SandboxedExecute if step is Execute else step for step in Autograde.class_traits()["autograde_preprocessors"].default()]
-        for name, value in execute.items():
-            setattr(config.SandboxedExecute, name, value)
     config.CourseDirectory.root = str(Path(course_root).resolve())
     config.CourseDirectory.db_url = db
-    if autograded_directory:
-        config.CourseDirectory.autograded_directory = autograded_directory
-    if converter is GenerateFeedback:
-        config.HTMLExporter.template_name = "feedback"
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id = assignment_id
     coursedir.student_id = student_id

@@ -32,41 +32,46 @@ def _as_type(cell: NotebookNode, cell_type: str, metadata: dict) -> NotebookNode
 
 
 def rebuild(submission: NotebookNode, release: NotebookNode) -> tuple[NotebookNode, list[str]]:
-    """The notebook to grade, and notes on what had to be put back (for the TA's report)."""
+    """The notebook to grade, and notes on what had to be put back (for the TA's report).
+
+    Released cells come in the release's order, whatever order the student left them in; each
+    cell the student added follows the released cell it followed in the submission.
+    """
     released = {gid: cell for cell in release.cells if (gid := _grade_id(cell))}
     order = [gid for cell in release.cells if (gid := _grade_id(cell))]
     notes: list[str] = []
-    cells: list[NotebookNode] = []
-    seen: set[str] = set()
+    answers: dict[str, NotebookNode] = {}
+    added_after: dict[str | None, list[NotebookNode]] = {}  # released grade id (None: the top) -> cells
+    submitted_order: list[str] = []
+    anchor: str | None = None
     for cell in submission.cells:
         gid = _grade_id(cell)
         if gid not in released:
-            cells.append(cell)  # the student's own cell, or a plain one
+            added_after.setdefault(anchor, []).append(cell)  # the student's own cell, or a plain one
             continue
-        if gid in seen:
+        if gid in submitted_order:
             notes.append(f"duplicate of {gid} dropped")
             continue
-        seen.add(gid)
+        submitted_order.append(gid)
+        anchor = gid
         original = released[gid]
         if _is_answer(original):
             if cell.cell_type != original.cell_type or cell.metadata.get("nbgrader") != original.metadata.get("nbgrader"):
                 notes.append(f"metadata or type of answer cell {gid} restored")
             answer = _as_type(cell, original.cell_type, original.metadata)
             answer.metadata["nbgrader"] = copy.deepcopy(original.metadata["nbgrader"])
-            cells.append(answer)
-        else:
-            if cell.source != original.source or cell.cell_type != original.cell_type or \
-                    cell.metadata.get("nbgrader") != original.metadata.get("nbgrader"):
-                notes.append(f"locked cell {gid} restored")
-            cells.append(copy.deepcopy(original))
-    for position, gid in enumerate(order):
-        if gid in seen:
-            continue
-        notes.append(f"deleted cell {gid} restored")
-        previous = next((order[i] for i in range(position - 1, -1, -1) if order[i] in seen), None)
-        at = 0 if previous is None else next(i for i, c in enumerate(cells) if _grade_id(c) == previous) + 1
-        cells.insert(at, copy.deepcopy(released[gid]))
-        seen.add(gid)
+            answers[gid] = answer
+        elif cell.source != original.source or cell.cell_type != original.cell_type or \
+                cell.metadata.get("nbgrader") != original.metadata.get("nbgrader"):
+            notes.append(f"locked cell {gid} restored")
+    if submitted_order != [gid for gid in order if gid in submitted_order]:
+        notes.append("cells put back in the release's order")
+    cells = list(added_after.get(None, []))
+    for gid in order:
+        if gid not in submitted_order:
+            notes.append(f"deleted cell {gid} restored")
+        cells.append(answers.get(gid) or copy.deepcopy(released[gid]))
+        cells.extend(added_after.get(gid, []))
     rebuilt = copy.deepcopy(release)
     rebuilt.cells = cells
     return rebuilt, notes

@@ -5,8 +5,9 @@ What the kernel of a submission can see and do:
 - the file system is read-only and holds only the system (``/usr``, ``/etc``), the Python
   installation, the virtual environment, the ``cnnbook`` sources and the course's data folders;
   ``solutions/``, the gradebook, hidden tests, other submissions and the TA's home are not there;
-- the only writable places are its own scratch folder (its home and working directory) and a
-  private ``/tmp``;
+- the only writable places are its home (also its working directory) and ``/tmp``: both are
+  in-memory file systems of the sandbox, ``disk_mb`` each, whose use counts toward the memory
+  limit; nothing the kernel writes reaches the host's disk;
 - no network (its own empty network namespace), its own process and IPC namespaces, no
   terminal; it dies with the grader;
 - limits: address space (memory), number of processes, and, enforced by the grader, wall time
@@ -42,7 +43,8 @@ class Limits:
     notebook has run ``notebook_timeout`` seconds, the cells not yet run score 0. Going over
     ``memory_mb`` (resident memory of the kernel and its children) or ``processes`` stops the
     kernel: the running cell and every later one score 0. A cell whose output passes
-    ``output_kb`` has the rest of its output dropped and scores 0.
+    ``output_kb`` has the rest of its output dropped (display updates count). The kernel's home
+    and ``/tmp`` hold at most ``disk_mb`` each, and what they hold counts as memory.
     """
 
     cell_timeout: int = 120
@@ -50,6 +52,8 @@ class Limits:
     memory_mb: int = 4096
     processes: int = 64
     output_kb: int = 2048
+    disk_mb: int = 512
+    threads: int = 1  # math-library threads of the kernel (submissions are graded side by side)
 
     @classmethod
     def from_mapping(cls, values: dict) -> "Limits":
@@ -121,7 +125,7 @@ def _gpu_binds() -> list[str]:
     return args
 
 
-def kernel_environment(scratch: Path, gpu_ids: str | None) -> dict[str, str]:
+def kernel_environment(scratch: Path, gpu_ids: str | None, threads: int = 1) -> dict[str, str]:
     """The whole environment of a sandboxed kernel (nothing is inherited from the TA's)."""
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
@@ -136,9 +140,7 @@ def kernel_environment(scratch: Path, gpu_ids: str | None) -> dict[str, str]:
         "CUDA_VISIBLE_DEVICES": gpu_ids if gpu_ids else "",
         "CNNBOOK_OFFLINE": "1",
     }
-    # One math-library thread per kernel: submissions are graded side by side.
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = os.environ.get(name, "1")
+    env.update(thread_settings(threads))
     for name in ("CNNBOOK_DATA", "CNNBOOK_DEVICE"):
         if os.environ.get(name):
             env[name] = os.environ[name]
@@ -157,12 +159,12 @@ def wrap_command(argv: list[str], *, scratch: Path, shared: Path, limits: Limits
                   if uid is not None else ["--unshare-all"])
     command = [bwrap_path(), "--die-with-parent", "--new-session", *namespaces, "--clearenv",
                *_system_binds(),
-               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+               "--proc", "/proc", "--dev", "/dev", *_memory_folder("/tmp", limits),
                *(_gpu_binds() if gpu_ids else [])]
-    readable, writable = _readable_paths(), [scratch, shared]
+    readable, writable = _readable_paths(), [shared]
     # bwrap makes missing parent folders private (0700): an unprivileged kernel could not
     # reach what is mounted below them.
-    parents = sorted({str(parent) for path in readable + writable for parent in path.parents if str(parent) != "/"},
+    parents = sorted({str(parent) for path in readable + writable + [scratch] for parent in path.parents if str(parent) != "/"},
                      key=lambda name: name.count("/"))
     for parent in parents:
         command += ["--perms", "0755", "--dir", parent]
@@ -170,8 +172,9 @@ def wrap_command(argv: list[str], *, scratch: Path, shared: Path, limits: Limits
         command += ["--ro-bind", str(path), str(path)]
     for path in writable:
         command += ["--bind", str(path), str(path)]
+    command += _memory_folder(str(scratch), limits)
     command += ["--chdir", str(scratch)]
-    for name, value in kernel_environment(scratch, gpu_ids).items():
+    for name, value in kernel_environment(scratch, gpu_ids, limits.threads).items():
         command += ["--setenv", name, value]
     command.append("--")
     if uid is not None:
@@ -184,6 +187,16 @@ def wrap_command(argv: list[str], *, scratch: Path, shared: Path, limits: Limits
         rlimits.append(f"--as={(2 * limits.memory_mb + 4096) * 2**20}")  # instant huge allocations fail
     command += ["prlimit", *rlimits, "--", *argv]
     return command
+
+
+def thread_settings(threads: int) -> dict[str, str]:
+    """The environment that sets the math libraries' thread count."""
+    return {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def _memory_folder(path: str, limits: Limits) -> list[str]:
+    """An empty in-memory folder of ``limits.disk_mb``, writable by the kernel's user."""
+    return ["--perms", "1777", "--size", str(limits.disk_mb * 2**20), "--tmpfs", path]
 
 
 def prepare_folders(scratch: Path, shared: Path, uid: int | None) -> None:

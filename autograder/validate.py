@@ -32,17 +32,18 @@ class Validation:
         return found
 
 
-def validate(assignment: str, workdir: Path | None = None, progress: bool = True) -> Validation:
+def validate(assignment: str, workdir: Path | None = None, progress: bool = True,
+             seed: int | None = None, **options) -> Validation:
     """Grade the instructor notebook and the released blank notebook through the real
-    autograde path, in ``workdir`` (a temporary folder when omitted)."""
+    grading path, in ``workdir`` (a temporary folder when omitted); ``options`` go to grade."""
     notebook_name = course.source_notebooks(assignment)[0].name
     submissions = {"solution": course.source_notebooks(assignment)[0], "blank": course.ASSIGNMENTS / assignment / notebook_name}
     if not submissions["blank"].exists():
         raise SystemExit(f"{submissions['blank']} is missing: run `python -m autograder release {assignment}` first")
     if workdir is not None:
-        results = grade(assignment, submissions, Path(workdir), progress=progress)
+        results = grade(assignment, submissions, Path(workdir), progress=progress, seed=seed, **options)
     else:
         with tempfile.TemporaryDirectory(prefix=f"cnnbook-validate-{assignment}-") as scratch:
-            results = grade(assignment, submissions, Path(scratch), progress=progress)
+            results = grade(assignment, submissions, Path(scratch), progress=progress, seed=seed, **options)
     by_student = {result.student: result for result in results}
     return Validation(assignment, by_student["solution"], by_student["blank"])

@@ -1,9 +1,11 @@
-"""The grading contract of every real assignment, through the real autograde path.
+"""The grading contract of every real assignment, through the real grading path.
 
 - the committed student version equals a fresh release of the solution (no drift);
-- the solution scores full marks and the blank student version scores 0 everywhere;
-- each one-bug submission listed in tests/mutations/A.json loses exactly the points of the
-  test cells it names and keeps all the others.
+- every graded cell has a hidden check, and each check depends on the grading seed;
+- in one batch per assignment (one reference run): the solution scores full marks with two
+  math threads (the reference runs with one), the blank release scores 0 everywhere, and each
+  one-bug submission listed in tests/mutations/A.json loses exactly the points of the parts it
+  names and keeps all the others.
 """
 
 from __future__ import annotations
@@ -15,21 +17,20 @@ import nbformat
 import pytest
 
 from autograder import course, grading
-from autograder.validate import validate
+from autograder.probes import probes
 
 MUTATIONS = Path(__file__).parent / "mutations"
 ASSIGNMENTS = course.all_assignments()
+SEED = 20261203  # fixed, so that a failure here can be reproduced
 
 
-def mutations():
-    for assignment in ASSIGNMENTS:
-        path = MUTATIONS / f"{assignment}.json"
-        for mutation in json.loads(path.read_text()) if path.exists() else []:
-            yield pytest.param(assignment, mutation, id=f"{assignment}-{mutation['name']}")
+def load_mutations(assignment: str) -> list[dict]:
+    path = MUTATIONS / f"{assignment}.json"
+    return json.loads(path.read_text()) if path.exists() else []
 
 
 def test_every_assignment_has_mutations():
-    missing = [a for a in ASSIGNMENTS if len(json.loads((MUTATIONS / f"{a}.json").read_text())) < 3]
+    missing = [a for a in ASSIGNMENTS if len(load_mutations(a)) < 3]
     assert not missing, f"each assignment needs at least three one-bug submissions in tests/mutations/: {missing}"
 
 
@@ -40,9 +41,12 @@ def test_release_is_up_to_date(assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_full_marks_blank_zero(assignment, tmp_path):
-    validation = validate(assignment, workdir=tmp_path, progress=False)
-    assert not validation.problems, "\n".join(validation.problems)
+def test_every_graded_cell_has_a_recording_probe(assignment):
+    notebook = nbformat.read(course.source_notebooks(assignment)[0], as_version=4)
+    found = probes(notebook)
+    assert found, f"{assignment} has no graded cells"
+    silent = [part for part, source in found.items() if "record(" not in source]
+    assert not silent, f"hidden blocks that record nothing: {silent}"
 
 
 def apply_mutation(assignment: str, mutation: dict, destination: Path) -> Path:
@@ -54,13 +58,39 @@ def apply_mutation(assignment: str, mutation: dict, destination: Path) -> Path:
     return destination
 
 
-@pytest.mark.parametrize("assignment, mutation", list(mutations()))
-def test_one_bug_loses_exactly_its_part(assignment, mutation, tmp_path):
-    submissions = tmp_path / "submissions"
-    submissions.mkdir()
-    apply_mutation(assignment, mutation, submissions / "buggy.ipynb")
-    [result] = grading.grade(assignment, grading.collect_submissions(submissions), tmp_path / "work", progress=False)
-    assert result.error is None, result.error
-    lost = sorted(name for name, (score, maximum) in result.cells.items() if score < maximum)
-    assert lost == sorted(mutation["loses"]), f"{mutation['name']}: lost {lost}, expected {mutation['loses']}"
-    assert all(result.cells[name][0] == 0 for name in mutation["loses"])
+def grade_contract_batch(assignment: str, folder: Path, names: list[str] | None = None) -> tuple[dict, list[dict]]:
+    """Solution, blank release and every mutation (or those named), graded as one batch."""
+    submissions = {"solution": course.source_notebooks(assignment)[0],
+                   "blank": course.ASSIGNMENTS / assignment / course.source_notebooks(assignment)[0].name}
+    chosen = [m for m in load_mutations(assignment) if names is None or m["name"] in names]
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, mutation in enumerate(chosen):
+        submissions[f"mutation{index:02d}"] = apply_mutation(assignment, mutation, folder / f"mutation{index:02d}.ipynb")
+    results = grading.grade(assignment, submissions, folder / "work", progress=False, seed=SEED,
+                            limits={"threads": 2})
+    return {result.student: result for result in results}, chosen
+
+
+def contract_problems(results: dict, mutations: list[dict]) -> list[str]:
+    problems = []
+    for student, result in results.items():
+        if result.error:
+            problems.append(f"{student}: grading failed: {result.error}")
+    solution, blank = results["solution"], results["blank"]
+    problems += [f"solution (2 threads) loses {part}: {solution.verdicts[part].message}"
+                 for part, (score, maximum) in solution.cells.items() if score != maximum]
+    problems += [f"blank scores {score:g} in {part}" for part, (score, _) in blank.cells.items() if score != 0]
+    for index, mutation in enumerate(mutations):
+        result = results[f"mutation{index:02d}"]
+        lost = sorted(part for part, (score, maximum) in result.cells.items() if score < maximum)
+        if lost != sorted(mutation["loses"]):
+            why = {part: result.verdicts[part].message for part in lost}
+            problems.append(f"{mutation['name']}: lost {lost}, expected {sorted(mutation['loses'])} {why}")
+    return problems
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_full_marks_blank_zero_each_bug_loses_its_part(assignment, tmp_path):
+    results, mutations = grade_contract_batch(assignment, tmp_path)
+    problems = contract_problems(results, mutations)
+    assert not problems, "\n".join(problems)

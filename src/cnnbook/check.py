@@ -87,3 +87,80 @@ def _as_float64(x: np.ndarray) -> np.ndarray:
         raise TypeError("numerical gradients need a float64 numpy array (finite differences lose "
                         "all precision in float32); convert with x.astype(np.float64)")
     return x
+
+
+# ---------------------------------------------------------------- helpers of the visible tests
+# The assignments' visible checks use these (one copy for all nine notebooks). Each compares a
+# student's result with a literal or an independent library reference and says what is wrong.
+
+
+def expect_tuple(result, names, function: str):
+    """Unpack what ``function`` returned, or say which tuple it should have returned."""
+    if not isinstance(result, tuple) or len(result) != len(names):
+        got = f"a tuple of {len(result)} items" if isinstance(result, tuple) else type(result).__name__
+        raise AssertionError(f"{function} should return a tuple ({', '.join(names)}), got {got}")
+    return result
+
+
+def expect_shape(value, shape, name: str) -> None:
+    """Say which shape was expected (of an array or a tensor) before any value is compared."""
+    if value is None:
+        raise AssertionError(f"{name} is None: did you forget to return it?")
+    got = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+    if got != tuple(shape):
+        raise AssertionError(f"{name} has shape {got}, expected {tuple(shape)}")
+
+
+def expect_tensor(value, name: str):
+    """Say so when something other than a ``torch.Tensor`` came back."""
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        raise AssertionError(f"{name} should be a torch.Tensor, got {type(value).__name__}")
+    return value
+
+
+def expect_close(actual, expected, name: str, tol: float = 1e-4, atol: float = 1e-6) -> float:
+    """Compare float arrays or tensors (float32 included).
+
+    Passes when the largest difference is at most ``tol`` times the largest expected magnitude
+    plus ``atol``. The absolute floor matters: float32 results computed in another order (in a
+    batch, on another CPU or a GPU) differ by about 1e-8 even where every value is tiny.
+    Returns the largest difference.
+    """
+    if actual is None:
+        raise AssertionError(f"{name} is None: did you forget to return it?")
+    actual_array, expected_array = _as_float64_array(actual), _as_float64_array(expected)
+    expect_shape(actual_array, expected_array.shape, name)
+    if not np.all(np.isfinite(actual_array)):
+        raise AssertionError(f"{name} contains NaN or inf")
+    if actual_array.size == 0:
+        return 0.0
+    difference = float(np.max(np.abs(actual_array - expected_array)))
+    scale = float(np.max(np.abs(expected_array)))
+    if not difference <= tol * scale + atol:
+        raise AssertionError(f"{name} is off: largest difference {difference:.1e} where the largest expected value "
+                             f"is {scale:.1e} (allowed {tol:.0e} of it plus {atol:.0e})")
+    return difference
+
+
+def _as_float64_array(value) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor, on any device
+        value = value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def torch_grads(function: Callable, inputs, upstream) -> list[np.ndarray]:
+    """Gradients of ``sum(function(*inputs) * upstream)`` with respect to each input, by
+    ``torch.autograd`` in float64: the reference of the backward passes' visible checks."""
+    import torch
+
+    tensors = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in inputs]
+    output = function(*tensors)
+    (output * torch.tensor(np.asarray(upstream, dtype=np.float64))).sum().backward()
+    return [t.grad.numpy() for t in tensors]
+
+
+def count_parameters(module) -> int:
+    """The number of trainable numbers in a module (what papers call its parameters)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,0 +1,140 @@
+"""Policy checks: static analysis of what the student wrote, in the grader's process.
+
+Some parts forbid a shortcut: Assignment 1's layers may not call PyTorch, Assignment 2's
+convolution may not call ``torch.nn.functional.conv2d``. Such rules are written in
+``autograder/course.toml`` per assignment::
+
+    [[assignments.a1_backprop.policy]]
+    forbid = ["torch", "F", "__import__", "importlib"]
+    reason = "Assignment 1 is NumPy only"
+    parts = ["test_affine_forward", ...]     # optional: every part by default
+
+and checked on the source of the student's code cells (answer cells and cells they added),
+never by running it. A name is used when it appears as a variable, an attribute path
+(``torch.relu`` uses ``torch`` and ``torch.relu``) or an import. A forbidden name in an answer
+cell costs the parts tested between that cell and the next answer cell; in a cell the student
+added, every part the rule covers.
+
+The same pass notes, for the TA, constructs that only tampering needs (frames, ``ctypes``,
+audit hooks, the kernel's internals). They change no score: the verdicts are computed outside
+the student's process, where tampering cannot reach.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from nbformat.notebooknode import NotebookNode
+
+from .verdicts import POLICY, Verdict, failed
+
+TAMPERING_NAMES = ("ctypes", "gc.get_objects", "gc.get_referrers", "sys._getframe", "sys.settrace", "sys.setprofile",
+                   "sys.addaudithook", "sys.modules", "inspect.currentframe", "inspect.stack", "linecache",
+                   "threading", "get_ipython", "IPython", "ipykernel", "jupyter_client", "builtins", "__builtins__")
+TAMPERING_ATTRIBUTES = ("__closure__", "__code__", "__globals__", "f_locals", "f_globals", "f_back", "__defaults__",
+                        "tb_frame", "gi_frame", "cell_contents")
+_MAGIC_LINE = re.compile(r"^\s*[%!]")
+
+
+@dataclass(frozen=True)
+class Rule:
+    forbid: tuple[str, ...]
+    reason: str
+    parts: tuple[str, ...] | None = None  # None: every part
+
+    @classmethod
+    def from_mapping(cls, table: dict) -> "Rule":
+        parts = table.get("parts")
+        return cls(tuple(table["forbid"]), str(table.get("reason", "not allowed here")),
+                   tuple(parts) if parts else None)
+
+
+def used_names(source: str) -> set[str]:
+    """Every name, attribute path and imported module the code mentions (empty if it does not parse)."""
+    try:
+        tree = ast.parse("\n".join("" if _MAGIC_LINE.match(line) else line for line in source.splitlines()))
+    except (SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            path = _attribute_path(node)
+            if path:
+                parts = path.split(".")
+                names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+            names.add("." + node.attr)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                names.add(alias.name)
+                names.add(alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.add(node.module.split(".")[0])
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _attribute_path(node: ast.Attribute) -> str | None:
+    parts = [node.attr]
+    value = node.value
+    while isinstance(value, ast.Attribute):
+        parts.append(value.attr)
+        value = value.value
+    if isinstance(value, ast.Name):
+        parts.append(value.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _uses(names: set[str], forbidden: str) -> bool:
+    return forbidden in names
+
+
+def parts_of_answer_cells(release: NotebookNode) -> dict[str, list[str]]:
+    """Answer cell grade id -> the test cells after it, up to the next answer cell."""
+    mapping: dict[str, list[str]] = {}
+    current: str | None = None
+    for cell in release.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            current = meta["grade_id"]
+            mapping[current] = []
+        elif cell.cell_type == "code" and meta.get("grade") and current is not None:
+            mapping[current].append(meta["grade_id"])
+    return mapping
+
+
+def check(notebook: NotebookNode, release: NotebookNode, rules: list[Rule],
+          graded_parts: list[str]) -> tuple[dict[str, Verdict], list[str]]:
+    """Policy verdicts (only failures) per part, and notes for the TA, for a rebuilt notebook."""
+    released_ids = {cell.metadata["nbgrader"]["grade_id"] for cell in release.cells
+                    if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    tested_after = parts_of_answer_cells(release)
+    verdicts: dict[str, Verdict] = {}
+    notes: list[str] = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if gid in released_ids and not meta.get("solution"):
+            continue  # a locked cell, exactly as released
+        names = used_names(cell.source)
+        where = f"answer cell {gid}" if gid in released_ids else "a cell you added"
+        for rule in rules:
+            hits = [name for name in rule.forbid if _uses(names, name)]
+            if not hits:
+                continue
+            covered = rule.parts or tuple(graded_parts)
+            affected = [part for part in (tested_after.get(gid, []) if gid in released_ids else covered) if part in covered]
+            for part in affected:
+                verdicts.setdefault(part, failed(part, POLICY, f"{where} uses {', '.join(hits)}: {rule.reason}"))
+        suspicious = [name for name in TAMPERING_NAMES if name in names]
+        suspicious += [attribute for attribute in TAMPERING_ATTRIBUTES if "." + attribute in names]
+        if suspicious:
+            notes.append(f"{where} uses {', '.join(suspicious)}: worth a look (no effect on the score)")
+    return verdicts, notes
