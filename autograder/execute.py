@@ -5,7 +5,8 @@
 - starts the kernel inside the bubblewrap sandbox (:mod:`autograder.sandbox`) over Unix
   sockets and interrupts it by message (signals do not cross the sandbox's session boundary);
 - runs every code cell of the notebook (the student's, with the visible tests, which decide
-  nothing), going on after errors, interrupting a cell past the cell time limit;
+  nothing) except those tagged ``skip-when-grading``, going on after errors, interrupting a
+  cell past the cell time limit;
 - enforces the limits on the way: wall time per cell and per notebook, memory (resident memory
   of the kernel's process tree plus what it wrote to its in-memory ``/tmp`` and home) and
   number of processes (a watcher thread stops the kernel), output size per cell, display
@@ -41,7 +42,10 @@ from nbformat.notebooknode import NotebookNode
 from . import sandbox
 from .probes import MIME, probe_request
 
-MAX_RECORDS_TEXT = 96 * 2**20  # base64 of the largest archive autograder.records accepts, with room
+MAX_RECORDS_TEXT = 96 * 2**20
+# Cells tagged so (long demonstrations: training on the full data, plots of it) are not run when
+# grading: no hidden check needs them, and they would cost every submission their run time.
+SHOWCASE_TAG = "skip-when-grading"  # base64 of the largest archive autograder.records accepts, with room
 
 
 @dataclass
@@ -228,7 +232,7 @@ class GradingClient(NotebookClient):
 
     def _run_cells(self, result: KernelRun, started: float, watcher: LimitWatcher) -> str | None:
         for index, cell in enumerate(self.nb.cells):
-            if cell.cell_type != "code":
+            if cell.cell_type != "code" or SHOWCASE_TAG in cell.get("metadata", {}).get("tags", []):
                 continue
             if time.monotonic() - started > self.limits.notebook_timeout:
                 return f"notebook time limit exceeded ({self.limits.notebook_timeout} s)"
