@@ -9,11 +9,18 @@ convolution may not call ``torch.nn.functional.conv2d``. Such rules are written 
     reason = "Assignment 1 is NumPy only"
     parts = ["test_affine_forward", ...]     # optional: every part by default
 
+    [[assignments.a3_lenet.policy]]
+    require = [".to", ".cuda", "device"]     # at least one of them, in the part's answer cells
+    reason = "evaluate must move each minibatch to the model's device"
+    parts = ["test_evaluate"]
+
 and checked on the source of the student's code cells (answer cells and cells they added),
-never by running it. A name is used when it appears as a variable, an attribute path
-(``torch.relu`` uses ``torch`` and ``torch.relu``) or an import. A forbidden name in an answer
-cell costs the parts tested between that cell and the next answer cell; in a cell the student
-added, every part the rule covers.
+never by running it. A name is used when it appears as a variable, a keyword argument, an
+attribute path (``torch.relu`` uses ``torch`` and ``torch.relu``), an attribute (``x.to(d)``
+uses ``.to``) or an import. A forbidden name in an answer cell costs the parts tested between
+that cell and the next answer cell; in a cell the student added, every part the rule covers. A
+``require`` rule costs each of its parts whose answer cells use none of the names: a check on
+what cannot be seen when grading on a CPU (where a model never moved to the GPU still works).
 
 The same pass notes, for the TA, constructs that only tampering needs (frames, ``ctypes``,
 audit hooks, the kernel's internals). They change no score: the verdicts are computed outside
@@ -43,12 +50,13 @@ class Rule:
     forbid: tuple[str, ...]
     reason: str
     parts: tuple[str, ...] | None = None  # None: every part
+    require: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, table: dict) -> "Rule":
         parts = table.get("parts")
-        return cls(tuple(table["forbid"]), str(table.get("reason", "not allowed here")),
-                   tuple(parts) if parts else None)
+        return cls(tuple(table.get("forbid", ())), str(table.get("reason", "not allowed here")),
+                   tuple(parts) if parts else None, tuple(table.get("require", ())))
 
 
 def used_names(source: str) -> set[str]:
@@ -71,6 +79,8 @@ def used_names(source: str) -> set[str]:
             for alias in node.names:
                 names.add(alias.name)
                 names.add(alias.name.split(".")[0])
+        elif isinstance(node, ast.keyword) and node.arg:
+            names.add(node.arg)
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
             names.add(node.module.split(".")[0])
@@ -88,10 +98,6 @@ def _attribute_path(node: ast.Attribute) -> str | None:
         parts.append(value.id)
         return ".".join(reversed(parts))
     return None
-
-
-def _uses(names: set[str], forbidden: str) -> bool:
-    return forbidden in names
 
 
 def parts_of_answer_cells(release: NotebookNode) -> dict[str, list[str]]:
@@ -126,7 +132,7 @@ def check(notebook: NotebookNode, release: NotebookNode, rules: list[Rule],
         names = used_names(cell.source)
         where = f"answer cell {gid}" if gid in released_ids else "a cell you added"
         for rule in rules:
-            hits = [name for name in rule.forbid if _uses(names, name)]
+            hits = [name for name in rule.forbid if name in names]
             if not hits:
                 continue
             covered = rule.parts or tuple(graded_parts)
@@ -137,4 +143,12 @@ def check(notebook: NotebookNode, release: NotebookNode, rules: list[Rule],
         suspicious += [attribute for attribute in TAMPERING_ATTRIBUTES if "." + attribute in names]
         if suspicious:
             notes.append(f"{where} uses {', '.join(suspicious)}: worth a look (no effect on the score)")
+    for rule in rules:
+        for part in (rule.parts or ()) if rule.require else ():
+            answer_cells = [gid for gid, parts in tested_after.items() if part in parts]
+            names = set().union(*(used_names(cell.source) for cell in notebook.cells
+                                  if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in answer_cells))
+            if not any(name in names for name in rule.require):
+                verdicts.setdefault(part, failed(part, POLICY, f"your code for this part never uses "
+                                                              f"{' or '.join(rule.require)}: {rule.reason}"))
     return verdicts, notes
