@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import cli, course, grading
-from autograder.hidden import strip_hidden_tests
+from autograder import cli, course, grading, store
+from autograder.probes import probes, without_hidden_blocks
 from autograder.validate import validate
 
 TOY = Path(__file__).parent / "fixtures" / "toy_course"
@@ -87,7 +87,7 @@ def test_grade_scores_each_part_and_survives_broken_submissions(toy_course, tmp_
         [(r.student, r.score, r.cells, r.error) for r in results.values()]
 
 
-def test_feedback_hides_hidden_tests(toy_course, tmp_path):
+def test_feedback_is_written_by_the_grader_without_hidden_checks(toy_course, tmp_path):
     solution = toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     submissions = tmp_path / "submissions"
     submissions.mkdir()
@@ -98,27 +98,25 @@ def test_feedback_hides_hidden_tests(toy_course, tmp_path):
     [html] = grading.feedback(ASSIGNMENT, workdir)
 
     text = html.read_text()
-    assert "multiply fails on unseen numbers" in text  # the message the test chose to give
-    assert "multiply(-4, 5)" not in text  # but not the hidden test's source
-    assert "hidden tests ran here" in text
+    assert "multiply on unseen numbers: differs from the expected value" in text  # the check's own message
+    assert "test_multiply" in text and "0 / 3" in text and "Score: 2 / 6" in text
+    for hidden in ("record(", "seed % 1000", "BEGIN HIDDEN"):
+        assert hidden not in text
     autograded = (workdir / "autograded" / "carol" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
-    assert "multiply(-4, 5)" in autograded  # the TA's copy keeps everything
+    assert "record(" not in autograded  # the student's kernel never had the hidden checks in its notebook
 
 
-def test_strip_hidden_tests_leaves_other_cells_alone():
+def test_probes_are_the_hidden_blocks():
     notebook = nbformat.v4.new_notebook()
     test_meta = {"nbgrader": {"grade": True, "solution": False, "grade_id": "t", "points": 1}}
     notebook.cells = [
-        nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nassert secret()\n### END HIDDEN TESTS\ny = 2",
+        nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nrecord('a', f(seed))\n### END HIDDEN TESTS\ny = 2",
                                   metadata=test_meta),
         nbformat.v4.new_code_cell("### BEGIN HIDDEN TESTS\nstudent text\n### END HIDDEN TESTS"),
     ]
-    notebook.cells[0].outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="boom",
-                                                        traceback=["\x1b[31mline with assert secret()", "..."])]
-    stripped = strip_hidden_tests(notebook)
-    assert stripped.cells[0].source == "x = 1\n# (hidden tests ran here)\ny = 2"
-    assert stripped.cells[0].outputs[0].traceback == ["AssertionError: boom"]
-    assert "student text" in stripped.cells[1].source
+    assert probes(notebook) == {"t": "record('a', f(seed))\n"}
+    stripped = without_hidden_blocks(notebook)
+    assert stripped.cells[0].source == "x = 1\ny = 2"
 
 
 def test_cli_grade_writes_csv_and_feedback(toy_course, tmp_path, capsys):
@@ -144,7 +142,6 @@ def test_cli_grade_writes_csv_and_feedback(toy_course, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("layout, message", [
-    ({"two": ["a.ipynb", "b.ipynb"]}, "exactly one notebook"),
     ({"bad name!.ipynb": None}, "not a usable student id"),
     ({}, "no notebooks"),
 ])
@@ -158,6 +155,23 @@ def test_collect_submissions_explains_bad_folders(tmp_path, layout, message):
                 (tmp_path / name / notebook).write_text("{}")
     with pytest.raises(SystemExit, match=message):
         grading.collect_submissions(tmp_path)
+
+
+def test_a_folder_of_several_notebooks_affects_only_its_student(toy_course, tmp_path):
+    solution = toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    submissions = tmp_path / "submissions"
+    for student, names in (("named", [f"{ASSIGNMENT}.ipynb", f"{ASSIGNMENT}-Copy1.ipynb"]),
+                           ("unnamed", ["first.ipynb", "second.ipynb"])):
+        (submissions / student).mkdir(parents=True)
+        for name in names:
+            shutil.copy(solution, submissions / student / name)
+    shutil.copy(solution, submissions / "plain.ipynb")
+    collected = grading.collect_submissions(submissions, ASSIGNMENT)
+    assert collected["named"].notebook.name == f"{ASSIGNMENT}.ipynb"
+    assert "2 notebooks" in collected["unnamed"].problem
+    results = {r.student: r for r in grading.grade(ASSIGNMENT, collected, tmp_path / "work", progress=False)}
+    assert results["named"].score == results["plain"].score == 5
+    assert results["unnamed"].score == 0 and "2 notebooks" in results["unnamed"].error
 
 
 def test_assignment_short_names_resolve(toy_course):
@@ -195,7 +209,7 @@ def test_regrading_skips_unchanged_submissions_unless_forced(toy_course, tmp_pat
     submissions = _three_submissions(toy_course, tmp_path / "submissions")
     workdir = tmp_path / "work"
     first = grading.grade(ASSIGNMENT, submissions, workdir, progress=False)
-    shutil.copy(toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", submissions["carol"])  # fixed
+    shutil.copy(toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", submissions["carol"].notebook)  # fixed
     second = grading.grade(ASSIGNMENT, submissions, workdir, progress=False)
     assert [r.cached for r in second] == [True, True, False]
     assert _scores(second)[:2] == _scores(first)[:2] and second[2].score == 5
@@ -212,21 +226,26 @@ def test_course_export_applies_late_penalties(toy_course, tmp_path, monkeypatch)
     monkeypatch.setattr(course, "COURSE_SETTINGS", settings)
     folder = tmp_path / "submissions"
     solution = toy_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    for student, stamp in (("ontime", "2027-01-10 11:00:00 UTC"), ("late2", "2027-01-11 13:00:00 UTC"),
-                           ("toolate", "2027-01-20 12:00:00 UTC")):
+    rows = ["student,submitted_at"]
+    for student, stamp in (("ontime", "2027-01-10T11:00:00+00:00"), ("late2", "2027-01-11T13:00:00Z"),
+                           ("toolate", "2027-01-20T12:00:00"), ("garbled", "the 31st of Smarch")):
         (folder / student).mkdir(parents=True)
         shutil.copy(solution, folder / student / f"{ASSIGNMENT}.ipynb")
-        (folder / student / "timestamp.txt").write_text(stamp)
+        (folder / student / "timestamp.txt").write_text("2027-01-01 00:00:00 UTC")  # the student's: ignored
+        rows.append(f"{student},{stamp}")
+    (folder / "submitted.csv").write_text("\n".join(rows) + "\n")
     root = tmp_path / "grading"
     results = grading.grade(ASSIGNMENT, grading.collect_submissions(folder), root / ASSIGNMENT, progress=False)
-    assert [(r.score, r.late_factor) for r in results] == [(5, 0.8), (5, 1.0), (5, 0.0)]
+    assert [(r.student, r.score, r.late_factor) for r in results] == [
+        ("garbled", 5, 1.0), ("late2", 5, 0.8), ("ontime", 5, 1.0), ("toolate", 5, 0.0)]
+    assert any("not a date" in note for note in results[0].notes)
 
     rows = {row["student"]: row for row in csv.DictReader(export_course(root, tmp_path / "course.csv").open())}
-    assert {s: rows[s][ASSIGNMENT] for s in rows} == {"late2": "4", "ontime": "5", "toolate": "0"}
+    assert {s: rows[s][ASSIGNMENT] for s in rows} == {"garbled": "5", "late2": "4", "ontime": "5", "toolate": "0"}
     assert rows["late2"][f"{ASSIGNMENT}:test_multiply"] == "3"
     canvas = list(csv.reader(export_canvas(root, tmp_path / "canvas.csv").open()))
     assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-    assert canvas[1][5] == "6" and canvas[2][3] == "late2" and canvas[2][5] == "4"
+    assert canvas[1][5] == "6" and canvas[3][3] == "late2" and canvas[3][5] == "4"
 
 
 def test_workers_take_one_gpu_each(monkeypatch):
@@ -237,3 +256,29 @@ def test_workers_take_one_gpu_each(monkeypatch):
     monkeypatch.setattr(worker, "_worker_gpu", "")
     worker.take_gpu(queue)
     assert worker.worker_gpu() == "3"
+
+
+def test_the_work_directory_opens_in_the_formgrader_and_hand_grades_reach_the_exports(toy_course, tmp_path):
+    from nbgrader.api import Gradebook
+
+    from autograder import nbgrader_steps
+    from autograder.export import export_course
+
+    submissions = _three_submissions(toy_course, tmp_path / "submissions")
+    root = tmp_path / "grading"
+    workdir = root / ASSIGNMENT
+    grading.grade(ASSIGNMENT, submissions, workdir, progress=False)
+    config = (workdir / "nbgrader_config.py").read_text()
+    assert str(workdir) in config and "nbgrader_config.py" in config
+    # a TA grades alice's written answer and overrides carol's multiply score in the formgrader
+    with Gradebook(nbgrader_steps.db_url(workdir)) as gradebook:
+        gradebook.find_grade("explain", ASSIGNMENT, ASSIGNMENT, "alice").manual_score = 1
+        gradebook.find_grade("test_multiply", ASSIGNMENT, ASSIGNMENT, "carol").manual_score = 1.5
+        gradebook.db.commit()
+    assert cli.main(["export", "a0", "--workdir", str(workdir)]) == 0
+    rows = {row["student"]: row for row in csv.DictReader((workdir / "grades.csv").open())}
+    assert rows["alice"]["score"] == "6" and rows["alice"]["explain"] == "1"
+    assert rows["carol"]["score"] == "3.5"
+    course_rows = {row["student"]: row for row in csv.DictReader(export_course(root, tmp_path / "c.csv").open())}
+    assert course_rows["alice"][ASSIGNMENT] == "6" and course_rows["carol"][ASSIGNMENT] == "3.5"
+    assert store.read_scores(workdir, ASSIGNMENT, "alice")[1] == {"explain": (1, 1)}

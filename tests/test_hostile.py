@@ -1,20 +1,24 @@
-"""The hostile corpus (tests/hostile_corpus.py) graded in one batch, in the sandbox, two at a time:
-every submission gets exactly its expected score and the batch completes."""
+"""The hostile corpus (tests/hostile_corpus.py), graded in the sandbox two at a time, one batch
+per assignment: every submission gets exactly its expected score, the batch completes, nothing
+of a hidden check reaches any feedback page, and grading again gives the same scores."""
 
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 
 import nbformat
 import pytest
 
 from autograder import course, grading, sandbox
+from autograder.probes import probes
 
-from hostile_corpus import ASSIGNMENT, corpus
+from hostile_corpus import ASSIGNMENT, GENERIC_ASSIGNMENTS, corpus
 
-# Small limits keep the batch fast; the infinite loop, memory and fork bombs hit them.
-LIMITS = {"cell_timeout": 20, "memory_mb": 1500, "processes": 32, "output_kb": 512}
+# Small limits keep the batch fast; the infinite loop, memory, disk and fork bombs hit them.
+LIMITS = {"cell_timeout": 20, "memory_mb": 1500, "processes": 32, "output_kb": 512, "disk_mb": 512}
+SEED = 777
 
 pytestmark = pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap is not installed")
 
@@ -40,41 +44,97 @@ def answers_server():
     server.shutdown()
 
 
+def write_submissions(entries, folder, context):
+    folder.mkdir(parents=True)
+    for entry in entries:
+        if entry.extra_files:
+            (folder / entry.name).mkdir()
+            (folder / entry.name / f"{entry.assignment}.ipynb").write_bytes(entry.build(context))
+            for name, data in entry.extra_files.items():
+                (folder / entry.name / name).write_bytes(data)
+        else:
+            (folder / f"{entry.name}.ipynb").write_bytes(entry.build(context))
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, answers_server):
-    folder = tmp_path_factory.mktemp("hostile")
-    submissions = folder / "submissions"
-    submissions.mkdir()
-    entries = corpus()
-    for entry in entries:
-        (submissions / f"{entry.name}.ipynb").write_bytes(entry.build({"url": answers_server}))
-    results = grading.grade(ASSIGNMENT, grading.collect_submissions(submissions), folder / "work",
-                            progress=False, jobs=2, limits=LIMITS)
-    return entries, {result.student: result for result in results}, folder / "work"
+    """{assignment: (entries, {student: Result}, workdir)}"""
+    root = tmp_path_factory.mktemp("hostile")
+    found = {}
+    for assignment in GENERIC_ASSIGNMENTS:
+        entries = [entry for entry in corpus() if entry.assignment == assignment]
+        write_submissions(entries, root / assignment / "submissions", {"url": answers_server})
+        workdir = root / assignment / "work"
+        results = grading.grade(assignment, grading.collect_submissions(root / assignment / "submissions", assignment),
+                                workdir, progress=False, jobs=2, limits=LIMITS, seed=SEED)
+        grading.feedback(assignment, workdir)
+        found[assignment] = (entries, {result.student: result for result in results}, workdir)
+    return found
 
 
-def test_corpus_is_large_enough():
-    assert len(corpus()) >= 20
+def test_corpus_covers_every_attack_class():
+    names = {entry.name for entry in corpus()}
+    assert len(names) >= 50
+    for assignment in GENERIC_ASSIGNMENTS:
+        short = assignment.split("_")[0]
+        assert {f"{short}_forge_records", f"{short}_patch_do_execute", f"{short}_frame_reader"} <= names
 
 
-def test_every_hostile_submission_gets_its_expected_score(graded):
-    entries, results, _ = graded
+@pytest.mark.parametrize("assignment", GENERIC_ASSIGNMENTS)
+def test_every_hostile_submission_gets_its_expected_score(graded, assignment):
+    entries, results, _ = graded[assignment]
     wrong = [f"{e.name}: {results[e.name].score:g}, expected {e.expected:g} ({e.why}); "
-             f"error={results[e.name].error} reasons={results[e.name].reasons}"
+             f"error={results[e.name].error} reasons={results[e.name].reasons} notes={results[e.name].notes[:6]}"
              for e in entries if results[e.name].score != e.expected]
     assert not wrong, "\n".join(wrong)
 
 
-def test_limits_and_tampering_are_reported(graded):
-    _, results, _ = graded
-    assert "memory limit" in results["memory_bomb"].reasons["test_train"]
-    assert "process limit" in results["fork_bomb"].reasons["test_train"]
-    assert "tampered" in results["patch_numpy"].reasons["test_affine_forward"]
+def test_limits_and_repairs_are_reported(graded):
+    _, results, _ = graded[ASSIGNMENT]
+    assert any("memory limit" in note for note in results["memory_bomb"].notes)
+    assert any("process limit" in note for note in results["fork_bomb"].notes)
+    assert any("memory limit" in note for note in results["tmp_counts_as_memory"].notes)
+    assert "time limit" in results["infinite_loop"].reasons.get("test_train", "") or \
+        any("TimeoutError" in note or "time limit" in note for note in results["infinite_loop"].notes)
     assert "not a readable notebook" in results["corrupt_json"].error
     assert any("restored" in note for note in results["deleted_tests"].notes)
+    assert any("release's order" in note for note in results["reordered_locked_cells"].notes)
+    assert results["torch_in_answer"].verdicts["test_affine_forward"].kind == "policy"
+    assert any("graded a1_backprop.ipynb" in note for note in results["second_notebook"].notes)
 
 
-def test_huge_output_is_cut(graded):
-    _, _, workdir = graded
-    executed = workdir / "autograded" / "huge_output" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    assert executed.stat().st_size < 3 * 2**20
+def hidden_lines(assignment: str) -> set[str]:
+    solution = nbformat.read(course.source_notebooks(assignment)[0], as_version=4)
+    return {line.strip() for source in probes(solution).values() for line in source.splitlines()
+            if len(line.strip()) >= 20}
+
+
+@pytest.mark.parametrize("assignment", GENERIC_ASSIGNMENTS)
+def test_no_feedback_page_holds_a_hidden_check(graded, assignment):
+    entries, _, workdir = graded[assignment]
+    pages = sorted((workdir / "feedback").rglob("*.html"))
+    assert len(pages) == len(entries)
+    secret = hidden_lines(assignment)
+    assert len(secret) > 10
+    for page in pages:
+        text = page.read_text()
+        leaked = [line for line in secret if line in text]
+        assert not leaked, f"{page}: {leaked[:3]}"
+        assert "<script" not in text.lower(), f"{page} holds a script"
+        assert not re.search(r"href=['\"]?javascript:", text), f"{page} links to javascript:"
+
+
+def test_outputs_stay_small(graded):
+    _, _, workdir = graded[ASSIGNMENT]
+    for name in ("huge_output", "display_update_flood"):
+        executed = workdir / "autograded" / name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        assert executed.stat().st_size < 3 * 2**20, name
+
+
+def test_grading_again_gives_the_same_scores(graded, tmp_path):
+    entries, results, workdir = graded[ASSIGNMENT]
+    again = ["correct", "noop_errstate", "a1_forge_records", "raise_caller_source", "infinite_loop"]
+    submissions = {name: workdir / "submitted" / name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb" for name in again}
+    regraded = grading.grade(ASSIGNMENT, submissions, workdir, progress=False, jobs=2, limits=LIMITS, seed=SEED,
+                             force=True)
+    assert [(r.student, r.score) for r in regraded] == [(name, results[name].score) for name in again]
