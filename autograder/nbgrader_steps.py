@@ -1,7 +1,8 @@
 """The nbgrader step the course uses, run in-process with the course configuration.
 
 nbgrader generates the student version (and the gradebook's record of the graded cells and
-their points); grading itself is the autograder's own (see autograder.grading). The function
+their points); grading itself is the autograder's own (see autograder.grading), and nbgrader's
+plain autograde serves only as the benchmark's baseline. The function
 takes a *course root*, a folder laid out as nbgrader expects (``solutions/A``,
 ``assignments/A``): the repository itself for releases, a work directory for grading.
 """
@@ -17,7 +18,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from nbgrader.converters import GenerateAssignment
+from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 
@@ -68,6 +69,13 @@ def generate_assignment(course_root: Path, assignment: str, db: str | None = Non
     with tempfile.TemporaryDirectory(prefix="cnnbook-release-") as scratch:
         _run(GenerateAssignment, course_root, db_url(Path(scratch)), assignment_id=assignment,
              create_assignment=True)
+
+
+def plain_autograde(course_root: Path, assignment: str, student: str) -> None:
+    """nbgrader's own ``autograde`` of ``submitted/STUDENT/A``: test cells' outcomes as scores, no
+    sandbox. The course never grades this way; bench/grading_throughput.py compares against it."""
+    _run(Autograde, course_root, db_url(course_root), assignment_id=assignment, student_id=student,
+         create_student=True)
 
 
 def _run(converter, course_root: Path, db: str, assignment_id: str, student_id: str = ".",
