@@ -104,6 +104,7 @@ def _validate(args) -> int:
 def _grade(args) -> int:
     from .export import export_csv
     from .grading import collect_submissions, feedback, grade
+    from .reference import ReferenceFailed
     assignment = course.resolve(args.assignment)
     workdir = (args.workdir or default_workdir(assignment)).resolve()
     submissions = collect_submissions(args.submissions, assignment)
@@ -111,8 +112,12 @@ def _grade(args) -> int:
     settings = course.settings(assignment)
     if settings.gpu and not gpus:
         print(f"note: {assignment} is marked gpu but no --gpus were given: grading on the CPU")
-    results = grade(assignment, submissions, workdir, jobs=args.jobs, sandbox=not args.no_sandbox, gpus=gpus,
-                    scheduler=args.scheduler, force=args.force)
+    try:
+        results = grade(assignment, submissions, workdir, jobs=args.jobs, sandbox=not args.no_sandbox, gpus=gpus,
+                        scheduler=args.scheduler, force=args.force)
+    except ReferenceFailed as error:
+        print(f"nothing graded: {error}", file=sys.stderr)
+        return 2
     feedback(assignment, workdir, [r.student for r in results if not r.cached])
     csv_path = export_csv(results, args.csv or workdir / "grades.csv")
     _summary(results)

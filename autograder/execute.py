@@ -213,8 +213,8 @@ class GradingClient(NotebookClient):
                         continue
                     try:
                         payload, problem = run_sync(self._run_probe)(probe_request(part, source, seed))
-                    except DeadKernelError:
-                        result.stopped = self._death_reason(watcher)
+                    except DeadKernelError as error:
+                        result.stopped = self._death_reason(watcher, str(error))
                         result.not_run[part] = result.stopped
                         continue
                     if payload is not None:
@@ -245,8 +245,10 @@ class GradingClient(NotebookClient):
                     result.cell_errors.append(f"cell {index}: {output.get('ename')}: {str(output.get('evalue'))[:200]}")
         return None
 
-    def _death_reason(self, watcher: LimitWatcher | None) -> str:
-        return watcher.reason if watcher and watcher.reason else "the kernel stopped (the code exited or crashed)"
+    def _death_reason(self, watcher: LimitWatcher | None, detail: str = "") -> str:
+        if watcher and watcher.reason:
+            return watcher.reason
+        return detail if detail.startswith("the ") else "the kernel stopped (the code exited or crashed)"
 
     async def _run_probe(self, code: str) -> tuple[bytes | None, str | None]:
         """Run one probe request; its records archive (or None) and why it has none."""
@@ -293,7 +295,8 @@ class GradingClient(NotebookClient):
             if message.get("msg_type") == "status" and message["content"].get("execution_state") == "idle":
                 return
         await ensure_async(self.km.shutdown_kernel(now=True))
-        raise DeadKernelError("the kernel did not stop after an interrupt")
+        raise DeadKernelError(f"the kernel was stopped: a hidden check ran past the cell time limit "
+                              f"({self.limits.cell_timeout} s) and did not stop when interrupted")
 
     async def _drain_shell(self, msg_id: str) -> None:
         while True:

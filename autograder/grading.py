@@ -281,8 +281,12 @@ def _run_jobs(jobs_to_run: list[worker.Job], jobs: int, gpus: list[str] | None, 
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker.take_gpu,
                              initargs=(queue,)) as pool:
         futures = [pool.submit(worker.grade_job, job) for job in jobs_to_run]
-        for future in as_completed(futures):
-            yield future.result()
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:  # when the caller stops early (an unusable reference), queued jobs are dropped
+            for future in futures:
+                future.cancel()
 
 
 def results_from_gradebook(assignment: str, workdir: Path) -> list[Result]:
