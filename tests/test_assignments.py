@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from autograder import course, grading
@@ -94,3 +95,24 @@ def test_solution_full_marks_blank_zero_each_bug_loses_its_part(assignment, tmp_
     results, mutations = grade_contract_batch(assignment, tmp_path)
     problems = contract_problems(results, mutations)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_check_depends_on_the_seed(assignment, tmp_path):
+    """Each part records at least one value that changes with the grading seed: what a blank
+    notebook cannot know in advance (two reference runs; `make test-slow`)."""
+    from autograder import reference, store, worker
+
+    store.prepare(assignment, tmp_path)
+    solution = course.source_notebooks(assignment)[0].read_bytes()
+    checks = {part: source for part, source in probes(nbformat.reads(solution.decode(), as_version=4)).items()}
+    runs = []
+    for seed in (1, 2):
+        outcome = worker.grade_job(reference.job(assignment, solution, checks, seed, course.settings(assignment).limits,
+                                                 use_sandbox=False, gpu_ids=""))
+        runs.append(reference.store_outcome(tmp_path, f"seed{seed}", outcome, list(checks)))
+    constant = [part for part in checks
+                if all(np.array_equal(runs[0][part].values[name], runs[1][part].values.get(name))
+                       for name in runs[0][part].values)]
+    assert not constant, f"parts whose every recorded value is the same for two seeds: {constant}"

@@ -106,29 +106,47 @@ def bundle_texts(bundle: Path) -> dict[str, str]:
 
 def instructor_only_lines() -> dict[str, str]:
     """Non-trivial lines that occur only in solution or hidden-test regions of solutions/*/*.ipynb
-    (including cells nbgrader replaces as a whole), mapped to where they come from."""
-    inside: dict[str, str] = {}
-    outside: set[str] = set()
+    (including cells nbgrader replaces as a whole), mapped to where they come from.
+
+    A solution line is no secret when students see it as given code (outside the test cells); a
+    hidden-test line is none when students see it anywhere, visible tests included. A solution
+    line in a visible test cell is a leak: the visible checks must not carry the solution.
+    """
+    solution_lines: dict[str, str] = {}
+    hidden_lines: dict[str, str] = {}
+    given: set[str] = set()
+    visible_tests: set[str] = set()
     notebooks = sorted((ROOT / "solutions").glob("*/*.ipynb"))
     assert notebooks, "no instructor notebook found"
     for path in notebooks:
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
             source = cell.source
-            regions = [m.group(2) for m in REGION.finditer(source)]
-            if meta.get("solution") and not regions:
-                regions = [source]  # nbgrader replaces the whole cell with the stub
-            for region in regions:
-                for line in region.splitlines():
+            whole_answer = meta.get("solution") and not REGION.search(source)
+            for match in REGION.finditer(source) if not whole_answer else ():
+                target = solution_lines if match.group(1) == "SOLUTION" else hidden_lines
+                for line in match.group(2).splitlines():
                     if len(line.strip()) > MIN_LINE:
-                        inside.setdefault(line.strip(), f"{path.relative_to(ROOT)}")
-            rest = REGION.sub("", source) if not (meta.get("solution") and not REGION.search(source)) else ""
-            outside.update(line.strip() for line in rest.splitlines())
-    # a line students see anyway (given code, a visible test) is no secret, wherever else it occurs
+                        target.setdefault(line.strip(), f"{path.relative_to(ROOT)}")
+            if whole_answer:  # nbgrader replaces the whole cell with the stub
+                for line in source.splitlines():
+                    if len(line.strip()) > MIN_LINE:
+                        solution_lines.setdefault(line.strip(), f"{path.relative_to(ROOT)}")
     for path in sorted((ROOT / "assignments").glob("*/*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            outside.update(line.strip() for line in cell.source.splitlines())
-    return {line: where for line, where in inside.items() if line not in outside | SHARED_WITH_LIBRARY}
+            is_test = cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")
+            (visible_tests if is_test else given).update(line.strip() for line in cell.source.splitlines())
+    secret = {line: where for line, where in solution_lines.items() if line not in given | SHARED_WITH_LIBRARY}
+    secret.update({line: where for line, where in hidden_lines.items()
+                   if line not in given | visible_tests | SHARED_WITH_LIBRARY})
+    return secret
+
+
+def test_released_notebooks_define_no_reference_implementation():
+    defining = re.compile(r"^\s*(def|class)\s+(reference_\w+|Reference\w+)", re.MULTILINE)
+    found = [(path.name, match.group(2)) for path in sorted((ROOT / "assignments").glob("*/*.ipynb"))
+             for cell in nbformat.read(path, as_version=4).cells for match in defining.finditer(cell.source)]
+    assert not found, f"released notebooks define reference implementations: {found}"
 
 
 def test_no_solution_or_hidden_test_in_bundle(bundle):
