@@ -60,32 +60,39 @@ class Rule:
 
 
 def used_names(source: str) -> set[str]:
-    """Every name, attribute path and imported module the code mentions (empty if it does not parse)."""
+    """Every name, attribute path and imported module the code mentions (empty if it does not parse).
+
+    A name the cell binds itself (assigns, takes as an argument, loops over) is its own, not the
+    module of the same name: ``F, C, H, W = w.shape`` does not use ``torch.nn.functional``.
+    """
     try:
         tree = ast.parse("\n".join("" if _MAGIC_LINE.match(line) else line for line in source.splitlines()))
     except (SyntaxError, ValueError):
         return set()
     names: set[str] = set()
+    bound: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            names.add(node.id)
+            (bound if isinstance(node.ctx, (ast.Store, ast.Del)) else names).add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
         elif isinstance(node, ast.Attribute):
             path = _attribute_path(node)
             if path:
                 parts = path.split(".")
                 names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
             names.add("." + node.attr)
+        elif isinstance(node, ast.keyword) and node.arg:
+            names.add(node.arg)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 names.add(alias.name)
                 names.add(alias.name.split(".")[0])
-        elif isinstance(node, ast.keyword) and node.arg:
-            names.add(node.arg)
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
             names.add(node.module.split(".")[0])
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+    return {name for name in names if name.split(".")[0] not in bound or name.startswith(".")}
 
 
 def _attribute_path(node: ast.Attribute) -> str | None:
