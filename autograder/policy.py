@@ -18,7 +18,9 @@ and checked on the source of the student's code cells (answer cells and cells th
 never by running it. A name is used when it appears as a variable, a keyword argument, an
 attribute path (``torch.relu`` uses ``torch`` and ``torch.relu``), an attribute (``x.to(d)``
 uses ``.to``) or an import. A forbidden name in an answer cell costs the parts tested between
-that cell and the next answer cell; in a cell the student added, every part the rule covers. A
+that cell and the next answer cell; in a cell the student added, the parts of the section it
+stands in (every part, above the first answer cell) and those whose answer cells use a name the
+cell defines. A
 ``require`` rule costs each of its parts whose answer cells use none of the names: a check on
 what cannot be seen when grading on a CPU (where a model never moved to the GPU still works).
 
@@ -127,14 +129,17 @@ def check(notebook: NotebookNode, release: NotebookNode, rules: list[Rule],
     released_ids = {cell.metadata["nbgrader"]["grade_id"] for cell in release.cells
                     if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
     tested_after = parts_of_answer_cells(release)
+    answer_names = {cell.metadata["nbgrader"]["grade_id"]: used_names(cell.source) for cell in notebook.cells
+                    if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in tested_after}
     verdicts: dict[str, Verdict] = {}
     notes: list[str] = []
+    section: str | None = None  # the answer cell the student's cells follow
     for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
         meta = cell.get("metadata", {}).get("nbgrader", {})
         gid = meta.get("grade_id")
-        if gid in released_ids and not meta.get("solution"):
+        if gid in tested_after:
+            section = gid
+        if cell.cell_type != "code" or (gid in released_ids and not meta.get("solution")):
             continue  # a locked cell, exactly as released
         names = used_names(cell.source)
         where = f"answer cell {gid}" if gid in released_ids else "a cell you added"
@@ -143,9 +148,11 @@ def check(notebook: NotebookNode, release: NotebookNode, rules: list[Rule],
             if not hits:
                 continue
             covered = rule.parts or tuple(graded_parts)
-            affected = [part for part in (tested_after.get(gid, []) if gid in released_ids else covered) if part in covered]
+            affected = tested_after.get(gid, []) if gid in released_ids else _parts_of_added_cell(
+                cell.source, section, tested_after, answer_names, covered)
             for part in affected:
-                verdicts.setdefault(part, failed(part, POLICY, f"{where} uses {', '.join(hits)}: {rule.reason}"))
+                if part in covered:
+                    verdicts.setdefault(part, failed(part, POLICY, f"{where} uses {', '.join(hits)}: {rule.reason}"))
         suspicious = [name for name in TAMPERING_NAMES if name in names]
         suspicious += [attribute for attribute in TAMPERING_ATTRIBUTES if "." + attribute in names]
         if suspicious:
@@ -153,9 +160,35 @@ def check(notebook: NotebookNode, release: NotebookNode, rules: list[Rule],
     for rule in rules:
         for part in (rule.parts or ()) if rule.require else ():
             answer_cells = [gid for gid, parts in tested_after.items() if part in parts]
-            names = set().union(*(used_names(cell.source) for cell in notebook.cells
-                                  if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in answer_cells))
+            names = set().union(*(answer_names.get(gid, set()) for gid in answer_cells))
             if not any(name in names for name in rule.require):
                 verdicts.setdefault(part, failed(part, POLICY, f"your code for this part never uses "
                                                               f"{' or '.join(rule.require)}: {rule.reason}"))
     return verdicts, notes
+
+
+def _parts_of_added_cell(source: str, section: str | None, tested_after: dict[str, list[str]],
+                         answer_names: dict[str, set[str]], covered) -> list[str]:
+    """The parts a cell the student added counts for: those of the section it stands in (every
+    part, before the first answer cell), and those whose answer cells use a name it defines."""
+    if section is None:
+        return list(covered)
+    defined = _defined_names(source)
+    users = [gid for gid, names in answer_names.items() if names & defined]
+    return list(dict.fromkeys(tested_after[section] + [part for gid in users for part in tested_after[gid]]))
+
+
+def _defined_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse("\n".join("" if _MAGIC_LINE.match(line) else line for line in source.splitlines()))
+    except (SyntaxError, ValueError):
+        return set()
+    defined: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        else:
+            defined.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return defined

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import pickle
@@ -131,9 +132,17 @@ def test_policy_costs_the_parts_of_the_answer_cell_or_every_part_for_an_added_ce
                          answer("g", "def g(x):\n    return x"), test_cell("test_g"))
     verdicts, _ = policy.check(submitted, release, rules, ["test_f", "test_g"])
     assert set(verdicts) == {"test_f"} and verdicts["test_f"].kind == "policy"
-    submitted.cells.append(nbformat.v4.new_code_cell("__import__('torch')\nimport torch as t"))
-    verdicts, _ = policy.check(submitted, release, rules, ["test_f", "test_g"])
-    assert set(verdicts) == {"test_f", "test_g"}
+    clean = notebook(answer("f", "def f(x):\n    return helper(x)"), test_cell("test_f"),
+                     answer("g", "def g(x):\n    return x"), test_cell("test_g"))
+    in_section = copy.deepcopy(clean)
+    in_section.cells.append(nbformat.v4.new_code_cell("import torch as t\nscratch = t.zeros(3)"))
+    assert set(policy.check(in_section, release, rules, ["test_f", "test_g"])[0]) == {"test_g"}
+    helper_for_f = copy.deepcopy(clean)
+    helper_for_f.cells.append(nbformat.v4.new_code_cell("def helper(x):\n    import torch\n    return torch.relu(x)"))
+    assert set(policy.check(helper_for_f, release, rules, ["test_f", "test_g"])[0]) == {"test_f", "test_g"}
+    on_top = copy.deepcopy(clean)
+    on_top.cells.insert(0, nbformat.v4.new_code_cell("import torch"))
+    assert set(policy.check(on_top, release, rules, ["test_f", "test_g"])[0]) == {"test_f", "test_g"}
 
 
 def test_require_rules_and_tampering_notes():
