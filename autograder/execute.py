@@ -236,10 +236,13 @@ class GradingClient(NotebookClient):
                 continue
             if time.monotonic() - started > self.limits.notebook_timeout:
                 return f"notebook time limit exceeded ({self.limits.notebook_timeout} s)"
+            cell_started = time.monotonic()
             try:
                 self.execute_cell(cell, index, store_history=True)
             except DeadKernelError:
                 return self._death_reason(watcher)
+            if time.monotonic() - cell_started >= self.limits.cell_timeout:
+                result.notes.append(f"cell {index} stopped at the cell time limit ({self.limits.cell_timeout} s)")
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
                     result.cell_errors.append(f"cell {index}: {output.get('ename')}: {str(output.get('evalue'))[:200]}")
