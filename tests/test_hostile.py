@@ -103,9 +103,14 @@ def test_limits_and_repairs_are_reported(graded):
 
 
 def hidden_lines(assignment: str) -> set[str]:
-    solution = nbformat.read(course.source_notebooks(assignment)[0], as_version=4)
+    """Lines of the hidden checks that the student cannot see: long enough to be telling, and in no
+    cell of the released notebook (a hidden check may repeat a signature or a visible line)."""
+    source_notebook = course.source_notebooks(assignment)[0]
+    solution = nbformat.read(source_notebook, as_version=4)
+    released = nbformat.read(course.REPO_ROOT / "assignments" / assignment / source_notebook.name, as_version=4)
+    visible = "\n".join(cell.source for cell in released.cells)
     return {line.strip() for source in probes(solution).values() for line in source.splitlines()
-            if len(line.strip()) >= 20}
+            if len(line.strip()) >= 20 and line.strip() not in visible}
 
 
 @pytest.mark.parametrize("assignment", GENERIC_ASSIGNMENTS)
