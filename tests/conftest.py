@@ -1,4 +1,4 @@
-"""Shared pytest setup: the --runslow switch and small notebook helpers."""
+"""Shared pytest setup: the --runslow switch, the built book and the toy course."""
 
 from __future__ import annotations
 
@@ -66,3 +66,11 @@ def built_book() -> Path:
     assert completed.returncode == 0, (f"the book did not build:\n{completed.stdout[-6000:]}\n"
                                        f"{completed.stderr[-6000:]}")
     return ROOT / "_build" / "html"
+
+
+@pytest.fixture
+def toy_course(tmp_path, monkeypatch) -> Path:
+    """The toy assignment (tests/toy_assignment.py), released in a course of its own; returns its root."""
+    from toy_assignment import install
+
+    return install(tmp_path / "course", monkeypatch)

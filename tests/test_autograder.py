@@ -12,31 +12,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from toy_assignment import ASSIGNMENT, edited
 
 from autograder import cli, course, grading, store
 from autograder.probes import probes, without_hidden_blocks
 from autograder.validate import validate
-
-TOY = Path(__file__).parent / "fixtures" / "toy_course"
-ASSIGNMENT = "a0_smoke"
-
-
-@pytest.fixture
-def toy_course(tmp_path, monkeypatch):
-    root = tmp_path / "course"
-    shutil.copytree(TOY, root)
-    (root / "assignments").mkdir()
-    monkeypatch.setattr(course, "SOLUTIONS", root / "solutions")
-    monkeypatch.setattr(course, "ASSIGNMENTS", root / "assignments")
-    grading.release(ASSIGNMENT)
-    return root
-
-
-def edited(source: Path, destination: Path, old: str, new: str) -> Path:
-    text = source.read_text()
-    assert old in text
-    destination.write_text(text.replace(old, new))
-    return destination
 
 
 def test_release_removes_solutions_and_hidden_tests(toy_course):
