@@ -5,6 +5,7 @@
     validate [A ...]                      solution full marks, blank release zero
     grade A --submissions DIR [--workdir W] [--jobs N] [--gpus 0,1] [--scheduler ADDR]
           [--force] [--no-sandbox]        autograde (N at a time, sandboxed), feedback, grades.csv
+          [--roster F]                    DIR may be a Canvas or Moodle download zip: F maps names to ids
     feedback A [--workdir W]              (re)write the feedback pages from the stored verdicts
     export A [--workdir W] [--csv F]      (re)write the grades CSV from the gradebook
     export-course [--root R] [--csv F] [--canvas F]
@@ -42,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser = commands.add_parser("grade", help="autograde a folder of submissions")
     grade_parser.add_argument("assignment")
     grade_parser.add_argument("--submissions", required=True, type=Path,
-                              help="folder of STUDENT.ipynb files or STUDENT/ folders")
+                              help="folder of STUDENT.ipynb files or STUDENT/ folders, or a Canvas or Moodle zip")
+    grade_parser.add_argument("--roster", type=Path,
+                              help="CSV mapping an LMS zip's names to student ids (see autograder/lms.py)")
     grade_parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                               help="submissions graded at once (default: the number of cores)")
     grade_parser.add_argument("--gpus", default="",
@@ -107,7 +110,7 @@ def _grade(args) -> int:
     from .reference import ReferenceFailed
     assignment = course.resolve(args.assignment)
     workdir = (args.workdir or default_workdir(assignment)).resolve()
-    submissions = collect_submissions(args.submissions, assignment)
+    submissions = collect_submissions(args.submissions, assignment, args.roster)
     gpus = [gpu.strip() for gpu in args.gpus.split(",") if gpu.strip()]
     settings = course.settings(assignment)
     if settings.gpu and not gpus:

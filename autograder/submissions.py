@@ -1,6 +1,7 @@
 """Collect a folder of submissions: one notebook per student, and when each was submitted.
 
-Accepted layouts: ``DIR/STUDENT.ipynb`` and ``DIR/STUDENT/.../*.ipynb``. A student folder
+Accepted layouts: ``DIR/STUDENT.ipynb`` and ``DIR/STUDENT/.../*.ipynb``, or a Canvas or Moodle
+download zip, mapped to student ids with a roster (:mod:`autograder.lms`). A student folder
 holding several notebooks is graded on the one named like the assignment
 (``a1_backprop.ipynb``) when there is one; otherwise that student alone gets an error and the
 batch goes on.
@@ -35,13 +36,21 @@ class Submission:
     notes: list[str] = field(default_factory=list)  # for the TA: times that could not be read, ...
 
 
-def collect_submissions(folder: Path, assignment: str | None = None) -> dict[str, Submission]:
-    """Every student's submission in ``folder``, by student id, sorted.
+def collect_submissions(folder: Path, assignment: str | None = None,
+                        roster: Path | None = None) -> dict[str, Submission]:
+    """Every student's submission in ``folder`` (or in an LMS download zip), by student id, sorted.
 
     Raises ``SystemExit`` only for what stops the whole batch: a missing folder, an unusable
     student id or no notebook at all.
     """
     folder = Path(folder)
+    if folder.is_file():
+        from .lms import collect_lms_download  # it reads the folder it unpacks with this function
+
+        return collect_lms_download(folder, assignment, roster)
+    if roster is not None:
+        raise SystemExit("--roster maps the names in a Canvas or Moodle zip; a folder is already named by "
+                         "student id: leave --roster out")
     if not folder.is_dir():
         raise SystemExit(f"submissions folder {folder} does not exist")
     times, time_notes = _submission_times(folder / TIMES_FILE)
