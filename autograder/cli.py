@@ -8,6 +8,8 @@
           [--roster F]                    DIR may be a Canvas or Moodle download zip: F maps names to ids
     feedback A [--workdir W]              (re)write the feedback pages from the stored verdicts
     export A [--workdir W] [--csv F]      (re)write the grades CSV from the gradebook
+    report A [--workdir W]                class report: W/report.html (plots, failure reasons,
+                                          grading health, times) and W/report.csv
     export-course [--root R] [--csv F] [--canvas F]
                                           every assignment graded under R: one row per student
                                           (late penalties applied), and a Canvas gradebook CSV
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--workdir", type=Path, help="grading folder (default ~/cnnbook-grading/A)")
     for sub in (grade_parser, commands.choices["export"]):
         sub.add_argument("--csv", type=Path, help="where to write grades (default WORKDIR/grades.csv)")
+    report_parser = commands.add_parser("report", help="class report: scores, pass rates, failure reasons")
+    report_parser.add_argument("assignment")
+    report_parser.add_argument("--workdir", type=Path, help="grading folder (default ~/cnnbook-grading/A)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     return COMMANDS[args.command](args)
@@ -145,6 +150,14 @@ def _export(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from .report import write_report
+    assignment = course.resolve(args.assignment)
+    page, table = write_report(assignment, (args.workdir or default_workdir(assignment)).resolve())
+    print(f"report: {page}\nper part and failure reason: {table}")
+    return 0
+
+
 def _export_course(args) -> int:
     from .export import export_canvas, export_course
     root = args.root.resolve()
@@ -187,7 +200,8 @@ def _assignments(names: list[str]) -> list[str]:
 
 
 COMMANDS = {"release": _release, "check-release": _check_release, "validate": _validate,
-            "grade": _grade, "feedback": _feedback, "export": _export, "export-course": _export_course}
+            "grade": _grade, "feedback": _feedback, "export": _export, "export-course": _export_course,
+            "report": _report}
 
 if __name__ == "__main__":
     sys.exit(main())

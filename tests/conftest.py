@@ -74,3 +74,13 @@ def toy_course(tmp_path, monkeypatch) -> Path:
     from toy_assignment import install
 
     return install(tmp_path / "course", monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def graded_toy_cohort(tmp_path_factory) -> Path:
+    """Nine students graded on the toy assignment (see toy_assignment.graded_cohort): the work
+    directory, beside which ``course/`` holds the toy course. Graded once per test process."""
+    from toy_assignment import graded_cohort
+
+    with pytest.MonkeyPatch.context() as patch:
+        return graded_cohort(tmp_path_factory.mktemp("cohort"), patch)

@@ -4,7 +4,8 @@ Every page of _toc.yml is loaded once and must show no JavaScript error, no brok
 and no broken internal link (nor anchor); executable chapters show their figures; the
 search page finds "convolution"; when the book was built with a local MathJax
 (CNNBOOK_LOCAL_MATHJAX=1, see tools/local_mathjax.py) its math renders offline.
-Screenshots of the intro and of a chapter go to _build/browser-artifacts/.
+Screenshots of the intro and of a chapter go to _build/browser-artifacts/, with one of the TA's
+class report (autograder/report.py) for a small class graded on the toy assignment.
 
 Needs the Debian packages chromium and chromium-driver (make setup installs them where it
 can) and selenium; skipped otherwise. It reads the book that `make book` builds (the
@@ -245,6 +246,26 @@ def test_screenshots_saved(visited):
     for page, name in SCREENSHOTS.items():
         if visited.get(page):
             assert (ARTIFACTS / name).stat().st_size > 10_000, f"screenshot of {page} looks empty"
+
+
+def test_class_report_shows_its_plots(browser, graded_toy_cohort):
+    from toy_assignment import ASSIGNMENT
+
+    from autograder.report import write_report
+
+    page, _ = write_report(ASSIGNMENT, graded_toy_cohort)
+    browser.get_log("browser")  # start from an empty log: earlier pages' entries are theirs
+    browser.get(page.as_uri())
+    wait_for(lambda: browser.execute_script(_IMAGES_SETTLED))
+    images = browser.execute_script(_PAGE_FACTS)["images"]
+    assert len(images) == 3 and all(image["ok"] for image in images), f"report figures did not show: {images}"
+    errors = js_errors(browser, page.parent.as_uri())
+    assert not errors, f"errors on the class report: {errors}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "class-report.png"
+    browser.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 10_000, "screenshot of the class report looks empty"
 
 
 def test_math_renders_with_local_mathjax(visited):
