@@ -13,6 +13,9 @@
     export-course [--root R] [--csv F] [--canvas F]
                                           every assignment graded under R: one row per student
                                           (late penalties applied), and a Canvas gradebook CSV
+    similarity A [--workdir W] [--threshold T] [--jobs N]
+                                          pairs of students whose answers look copied:
+                                          W/similarity.html (side by side) and W/similarity.csv
 
 Assignments are named by id (a1_backprop) or short form (a1); no name means all of them.
 """
@@ -61,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
                                help="folder holding one work directory per assignment (default ~/cnnbook-grading)")
     course_parser.add_argument("--csv", type=Path, help="default ROOT/course-grades.csv")
     course_parser.add_argument("--canvas", type=Path, help="default ROOT/canvas-import.csv")
+    similarity_parser = commands.add_parser("similarity", help="pairs of students whose answers look copied")
+    similarity_parser.add_argument("assignment")
+    similarity_parser.add_argument("--workdir", type=Path, help="grading folder (default ~/cnnbook-grading/A)")
+    similarity_parser.add_argument("--threshold", type=float,
+                                   help="lowest share of one student's answers found in the other's (default 0.5)")
+    similarity_parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                                   help="processes comparing pairs (default: the number of cores)")
     for name, help_text in (("feedback", "write feedback HTML"), ("export", "write the grades CSV")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("assignment")
@@ -166,6 +176,18 @@ def _export_course(args) -> int:
     return 0
 
 
+def _similarity(args) -> int:
+    from .similarity import check
+    assignment = course.resolve(args.assignment)
+    workdir = (args.workdir or default_workdir(assignment)).resolve()
+    comparison, page, table = check(assignment, workdir, threshold=args.threshold, jobs=args.jobs)
+    print(f"{len(comparison.matches)} pairs at or above {comparison.threshold:.0%}")
+    for match in comparison.matches[:10]:
+        print(f"  {match.score:4.0%}  {match.student_a}  {match.student_b}")
+    print(f"side by side: {page}\nranked pairs: {table}")
+    return 0
+
+
 # Failures worth a TA's eye in the summary (a plain wrong answer is in the feedback and CSV).
 NOTABLE_KINDS = ("limit", "not run", "unreadable", "policy")
 
@@ -200,6 +222,7 @@ def _assignments(names: list[str]) -> list[str]:
 
 
 COMMANDS = {"release": _release, "check-release": _check_release, "validate": _validate,
+            "similarity": _similarity,
             "grade": _grade, "feedback": _feedback, "export": _export, "export-course": _export_course,
             "report": _report}
 
