@@ -67,8 +67,12 @@ def grade_contract_batch(assignment: str, folder: Path, names: list[str] | None 
     folder.mkdir(parents=True, exist_ok=True)
     for index, mutation in enumerate(chosen):
         submissions[f"mutation{index:02d}"] = apply_mutation(assignment, mutation, folder / f"mutation{index:02d}.ipynb")
-    results = grading.grade(assignment, submissions, folder / "work", progress=False, seed=SEED,
-                            limits={"threads": 2})
+    # The solution runs with two threads (the reference always runs with one), so that tolerances
+    # are checked against a different summation order; the others run with one thread, as two
+    # pytest workers already keep both cores busy. The reference is computed once and reused.
+    solution = {"solution": submissions.pop("solution")}
+    results = grading.grade(assignment, solution, folder / "work", progress=False, seed=SEED, limits={"threads": 2})
+    results += grading.grade(assignment, submissions, folder / "work", progress=False, seed=SEED)
     return {result.student: result for result in results}, chosen
 
 

