@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 A      ?= all
 
-.PHONY: setup system-deps browser-deps test-browser book book-clean test test-slow release validate grade bench student-bundle lock clean help
+.PHONY: setup system-deps browser-deps test-browser book book-clean test test-slow release validate grade bench student-bundle publish lock clean help
 
 help:
 	@echo "make book      build the executed book into _build/html (creates $(VENV) if absent)"
@@ -22,7 +22,8 @@ help:
 	@echo "make validate  solutions score full marks, blank releases score 0 (A=a1 for one)"
 	@echo "make grade A=a1 SUBMISSIONS=dir [JOBS=n]   autograde a folder of notebooks, write feedback and grades.csv"
 	@echo "make bench     run the benchmarks in bench/"
-	@echo "make student-bundle   dist/cnn-course-student.tar.gz: assignments + cnnbook, no solutions"
+	@echo "make student-bundle   dist/cnn-course-student.tar.gz: the student repository as one archive"
+	@echo "make publish   dist/site (the book, local MathJax) and dist/student-repo (no solutions)"
 
 # The stamp is newer than both dependency files once the environment matches them,
 # so a second `make` skips the install entirely.
@@ -95,6 +96,13 @@ bench: $(STAMP)
 
 student-bundle: $(STAMP)
 	$(PY) tools/student_bundle.py dist/cnn-course-student.tar.gz
+
+# What readers and students get: the book built with MathJax served from the site itself (so it
+# renders without a CDN) copied to dist/site, and the public student repository in dist/student-repo.
+# `python tools/publish.py --no-site` writes the student repository alone, in seconds.
+publish: $(STAMP)
+	@$(MAKE) --no-print-directory book CNNBOOK_LOCAL_MATHJAX=1
+	$(PY) tools/publish.py --dest dist
 
 # Re-resolve the pinned set from pyproject.toml in a scratch environment.
 lock:

@@ -1,11 +1,10 @@
-"""The student bundle (tools/student_bundle.py) holds what students need and nothing of the
-instructors': no solution, no hidden test, no grading tool; its pyproject installs cnnbook alone.
+"""The student bundle (tools/student_bundle.py, the student repository as one archive) holds what
+students need and nothing of the instructors': no solution, no hidden test, no grading tool; its
+pyproject installs cnnbook alone.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import re
 import subprocess
 import sys
@@ -15,33 +14,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from leak_check import MARKERS, describe, find_leaks, instructor_only_lines, marker_leaks, published_texts
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-REGION = re.compile(r"^[ \t]*### BEGIN (SOLUTION|HIDDEN TESTS)[^\n]*\n(.*?)^[ \t]*### END \1",
-                    re.DOTALL | re.MULTILINE)
-MIN_LINE = 25  # shorter lines ("return out, cache") are too common to say anything
-# Lines the course library shares with a solution on purpose: cnnbook.check.numerical_gradient is
-# the reference gradient check every later chapter and assignment uses. Assignment 1 asks students
-# to write their own, and its hidden test fails a submission that calls or re-exports the library's.
-# Likewise cnnbook.train has the evaluation loop of Assignment 3, whose hidden tests fail a
-# submission that calls cnnbook.train; the last line is a common idiom. Two more are single idioms
-# that say nothing about a solution: clearing gradients (cnnbook.train, A5's train_epoch) and the
-# normalisation formula (cnnbook.models.preprocess, A6's to_network_input, whose constants the
-# notebook gives).
-SHARED_WITH_LIBRARY = {
-    "for index in np.ndindex(x.shape):",
-    "grad[index] = (f_plus - f_minus) / (2 * h)",
-    "x, y = torch.as_tensor(x), torch.as_tensor(y)",
-    "for start in range(0, len(x), batch_size):",
-    "device = next(model.parameters()).device",
-    "optimizer.zero_grad(set_to_none=True)",
-    "return ((x - mean) / std).contiguous()",
-}
-
-spec = importlib.util.spec_from_file_location("student_bundle", ROOT / "tools" / "student_bundle.py")
-student_bundle = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(student_bundle)
+sys.path.insert(0, str(ROOT / "tools"))
+import student_bundle  # noqa: E402  (tools/ is not a package)
 
 
 @pytest.fixture(scope="module")
@@ -67,79 +44,19 @@ def test_bundle_holds_exactly_the_student_files(bundle):
     paths = bundle_paths(bundle)
     released = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "assignments").glob("*/*.ipynb"))
     library = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "src" / "cnnbook").rglob("*.py"))
+    chapters = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "book").glob("ch[0-9][0-9]_*.md"))
     assert released and set(released) <= set(paths), "every released notebook is in the bundle"
     assert set(library) <= set(paths), "the whole cnnbook package is in the bundle"
-    assert {"pyproject.toml", "requirements.txt", "environment.yml", "README.md"} <= set(paths)
-    allowed = ("assignments/", "src/cnnbook/")
-    extra = [p for p in paths if not p.startswith(allowed) and "/" in p]
+    assert chapters and set(chapters) <= set(paths), "every chapter is in the bundle"
+    assert {path.removesuffix(".md") + ".ipynb" for path in chapters} <= set(paths), "each chapter also as a notebook"
+    assert {"pyproject.toml", "requirements.txt", "environment.yml", "README.md", ".gitignore"} <= set(paths)
+    allowed = ("assignments/", "src/cnnbook/", "book/assignments/")
+    extra = [p for p in paths if "/" in p and not p.startswith(allowed) and p not in chapters
+             and p.removesuffix(".ipynb") + ".md" not in chapters]
     assert not extra, f"unexpected files in the bundle: {extra}"
-    forbidden = ("solutions", "autograder", "tests", "bench", "book", "__pycache__", ".ipynb_checkpoints")
+    forbidden = ("solutions", "autograder", "tests", "bench", "tools", "_instructor", "__pycache__", ".ipynb_checkpoints")
     leaked = [p for p in paths if set(Path(p).parts) & set(forbidden)]
     assert not leaked, f"instructor or build files in the bundle: {leaked}"
-
-
-def bundle_texts(bundle: Path) -> dict[str, str]:
-    """Every text file of the bundle; a notebook as its decoded cell sources and outputs, so a
-    line is found whatever JSON escaping did to its quotes and backslashes."""
-    texts = {}
-    for path in bundle.rglob("*"):
-        if not path.is_file():
-            continue
-        name = path.relative_to(bundle).as_posix()
-        try:
-            raw = path.read_text()
-        except UnicodeDecodeError:
-            continue
-        texts[name] = raw
-        if path.suffix == ".ipynb":
-            notebook = json.loads(raw)
-            parts = []
-            for cell in notebook["cells"]:
-                parts.append("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
-                for output in cell.get("outputs", []):
-                    parts.append(json.dumps(output, ensure_ascii=False))
-                    text = output.get("text", "")
-                    parts.append("".join(text) if isinstance(text, list) else text)
-            texts[name + " (cells)"] = "\n".join(parts)
-    return texts
-
-
-def instructor_only_lines() -> dict[str, str]:
-    """Non-trivial lines that occur only in solution or hidden-test regions of solutions/*/*.ipynb
-    (including cells nbgrader replaces as a whole), mapped to where they come from.
-
-    A solution line is no secret when students see it as given code (outside the test cells); a
-    hidden-test line is none when students see it anywhere, visible tests included. A solution
-    line in a visible test cell is a leak: the visible checks must not carry the solution.
-    """
-    solution_lines: dict[str, str] = {}
-    hidden_lines: dict[str, str] = {}
-    given: set[str] = set()
-    visible_tests: set[str] = set()
-    notebooks = sorted((ROOT / "solutions").glob("*/*.ipynb"))
-    assert notebooks, "no instructor notebook found"
-    for path in notebooks:
-        for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            source = cell.source
-            whole_answer = meta.get("solution") and not REGION.search(source)
-            for match in REGION.finditer(source) if not whole_answer else ():
-                target = solution_lines if match.group(1) == "SOLUTION" else hidden_lines
-                for line in match.group(2).splitlines():
-                    if len(line.strip()) > MIN_LINE:
-                        target.setdefault(line.strip(), f"{path.relative_to(ROOT)}")
-            if whole_answer:  # nbgrader replaces the whole cell with the stub
-                for line in source.splitlines():
-                    if len(line.strip()) > MIN_LINE:
-                        solution_lines.setdefault(line.strip(), f"{path.relative_to(ROOT)}")
-    for path in sorted((ROOT / "assignments").glob("*/*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            is_test = cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")
-            (visible_tests if is_test else given).update(line.strip() for line in cell.source.splitlines())
-    secret = {line: where for line, where in solution_lines.items() if line not in given | SHARED_WITH_LIBRARY}
-    secret.update({line: where for line, where in hidden_lines.items()
-                   if line not in given | visible_tests | SHARED_WITH_LIBRARY})
-    return secret
 
 
 def test_released_notebooks_define_no_reference_implementation():
@@ -150,25 +67,20 @@ def test_released_notebooks_define_no_reference_implementation():
 
 
 def test_no_solution_or_hidden_test_in_bundle(bundle):
-    texts = bundle_texts(bundle)
-    for name, text in texts.items():
-        found = [marker for marker in MARKERS if marker in text]
-        assert not found, f"{name} contains {found}"
+    texts = published_texts(bundle)
+    assert not marker_leaks(texts)
     secret = instructor_only_lines()
     assert len(secret) > 50, "the solution notebooks should have many solution lines to look for"
-    # whole lines, not substrings: a hidden test's line may be the start of a longer visible one
-    lines = {name: {line.strip() for line in text.splitlines()} for name, text in texts.items()}
-    leaks = [(line, where, name) for line, where in secret.items()
-             for name in texts if line in lines[name]]
-    assert not leaks, "instructor lines in the bundle:\n" + "\n".join(
-        f"  {name}: {line!r} (from {where})" for line, where, name in leaks[:20])
+    # The chapters are checked with their known cases in tests/test_publish.py.
+    leaks = [leak for leak in find_leaks(texts, secret) if not leak[0].startswith("book/ch")]
+    assert not leaks, "instructor lines in the bundle:\n" + describe(leaks)
 
 
 def test_leak_check_catches_a_leak(tmp_path):
     # The check above must be able to fail: a solution line pasted in a library file is found.
     line = next(iter(instructor_only_lines()))
     (tmp_path / "leak.py").write_text(f"x = 1\n    {line}\n")
-    assert any(line in {row.strip() for row in text.splitlines()} for text in bundle_texts(tmp_path).values())
+    assert find_leaks(published_texts(tmp_path), {line: "here"}) == [("leak.py", line, "here")]
 
 
 def test_student_pyproject_packages_cnnbook_only(bundle):
