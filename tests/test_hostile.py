@@ -113,6 +113,14 @@ def hidden_lines(assignment: str) -> set[str]:
             if len(line.strip()) >= 20 and line.strip() not in visible}
 
 
+def notebook_text(path) -> str:
+    """Every cell's source of a notebook, or nothing if it is not a readable notebook."""
+    try:
+        return "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+    except Exception:  # a corrupt submission: nothing of its own to allow
+        return ""
+
+
 @pytest.mark.parametrize("assignment", GENERIC_ASSIGNMENTS)
 def test_no_feedback_page_holds_a_hidden_check(graded, assignment):
     entries, _, workdir = graded[assignment]
@@ -122,7 +130,12 @@ def test_no_feedback_page_holds_a_hidden_check(graded, assignment):
     assert len(secret) > 10
     for page in pages:
         text = page.read_text()
-        leaked = [line for line in secret if line in text]
+        # A correct submission holds lines that a hidden check also uses (a stand-in may compute a
+        # softmax the way the student did): the student's own lines are theirs to see.
+        student = page.relative_to(workdir / "feedback").parts[0]
+        submitted = workdir / "submitted" / student / assignment / f"{assignment}.ipynb"
+        own = notebook_text(submitted)
+        leaked = [line for line in secret if line in text and line not in own]
         assert not leaked, f"{page}: {leaked[:3]}"
         assert "<script" not in text.lower(), f"{page} holds a script"
         assert not re.search(r"href=['\"]?javascript:", text), f"{page} links to javascript:"
