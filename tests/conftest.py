@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# tools/ holds scripts, not a package: the tests of the publishing tools import them by name.
+sys.path.insert(0, str(ROOT / "tools"))
 
 
 def pytest_addoption(parser):

@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import publish  # tools/, on the path (conftest.py)
 import pytest
+import student_repo
 from book_pages import executable_pages, toc_pages
+from leak_check import assert_no_instructor_line, instructor_links, published_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,3 +36,19 @@ def test_executable_pages_show_their_figures(built_book, page):
 def test_bibliography_resolves_citations(built_book):
     html = (built_book / "book" / "bibliography.html").read_text()
     assert "Rumelhart" in html
+
+
+def test_published_site_holds_no_answer_and_points_at_the_student_repository(built_book, tmp_path):
+    """The site `make publish` copies from this build holds no solution or hidden-test line (pages,
+    their downloadable sources and executed notebooks) and no address of the instructor repository
+    (launch and repository buttons included). This build loads MathJax from a CDN, which only
+    `make publish`'s own build may not: here only the content is checked."""
+    site = publish.write_tree(publish.site_files(built_book, allow_cdn_mathjax=True), tmp_path / "site")
+    texts = published_texts(site)
+    assert any(name.startswith("_sources/book/ch11_detection") for name in texts)
+    assert_no_instructor_line(texts)
+    found = instructor_links(texts)
+    assert not found, f"the site names solutions/ or the instructor repository: {found[:10]}"
+    chapter = texts["book/ch11_detection.html"]
+    owner_and_name = student_repo.student_repository()[0].removeprefix("https://github.com/")
+    assert f"colab.research.google.com/github/{owner_and_name}/blob/" in chapter and "ch11_detection.ipynb" in chapter

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import student_bundle  # tools/, on the path (conftest.py)
 from leak_check import MARKERS, describe, find_leaks, instructor_only_lines, marker_leaks, published_texts
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import student_bundle  # noqa: E402  (tools/ is not a package)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,50 @@
+"""The instructor's answers to an assignment, for a chapter that shows what they compute.
+
+A chapter whose figures need a function an assignment grades (chapter 11 and Assignment 9's box
+functions) takes it from here rather than defining it on the page, since every published copy of
+a page (the site's download, the student repository, Binder, Colab) shows all its code. The
+answers are read from the solution notebook itself, solutions/A/A.ipynb, so they are written once.
+
+    from _instructor.solutions import solution_functions
+    pairwise_iou, nms = solution_functions("a9_detection", "pairwise_iou", "nms")
+
+This folder is on the path of a chapter run by the book's build (pages run in book/); it is left
+out of everything `make publish` writes, so a reader's copy of such a page says to bring their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+SKIPPED_TAG = "skip-when-grading"  # the notebook's long demonstrations: not needed to define anything
+
+
+def _defining_cells(notebook) -> list[str]:
+    """The code cells that define the notebook's functions: every code cell but the graded tests,
+    the demonstrations and the cells with IPython magics (the install cell's %pip)."""
+    sources = []
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        is_test = meta.get("grade") and not meta.get("solution")
+        magic = any(line.lstrip().startswith(("%", "!")) for line in cell.source.splitlines())
+        if cell.cell_type == "code" and not is_test and not magic and SKIPPED_TAG not in cell.metadata.get("tags", []):
+            sources.append(cell.source)
+    return sources
+
+
+def solution_functions(assignment: str, *names: str) -> tuple:
+    """The objects ``names`` as the solution notebook of ``assignment`` defines them, in that order."""
+    path = SOLUTIONS / assignment / f"{assignment}.ipynb"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: this page needs the instructor repository's solutions/")
+    namespace: dict = {"__name__": f"solutions_{assignment}"}
+    for source in _defining_cells(nbformat.read(path, as_version=4)):
+        exec(compile(source, str(path), "exec"), namespace)
+    missing = [name for name in names if name not in namespace]
+    if missing:
+        raise AttributeError(f"{path.relative_to(SOLUTIONS.parent)} defines no {missing}: "
+                             "the chapter and the assignment disagree on a name")
+    return tuple(namespace[name] for name in names)
