@@ -22,7 +22,7 @@ from leak_check import (assert_no_instructor_line, chapter_answers, find_leaks, 
                         instructor_only_lines, published_texts)
 
 ROOT = Path(__file__).resolve().parent.parent
-STUDENT_URL, STUDENT_BRANCH = student_repo.student_repository()
+STUDENT_URL = student_repo.student_repository()[0]
 INSTALL_CELL = re.compile(r"pip install[^\n]*git\+(https://[^\s\"'@#]+)")
 
 
