@@ -309,6 +309,14 @@ def imagenet_classes(style: str = "clean") -> list[str]:
     return list(_class_names(style))
 
 
+def imagenet_dog_breeds(style: str = "wordnet") -> list[str]:
+    """The ImageNet-1k classes that are dog breeds: indices 151 to 268 in the standard order.
+
+    Class 269 ("timber wolf") starts the wild canids, so the list has 118 names.
+    """
+    return imagenet_classes(style)[151:269]
+
+
 @torch.no_grad()
 def predict_topk(model: nn.Module, x: torch.Tensor, k: int = 5,
                  class_names: Sequence[str] | None = None) -> list[list[tuple[str, float]]]:
