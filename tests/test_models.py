@@ -113,6 +113,13 @@ def test_imagenet_class_names_are_index_aligned():
         models.imagenet_classes("french")
 
 
+def test_the_dog_breeds_are_classes_151_to_268():
+    breeds = models.imagenet_dog_breeds()
+    wordnet = models.imagenet_classes("wordnet")
+    assert len(breeds) == 118 and breeds[0] == "Chihuahua" and breeds[-1] == "Mexican hairless"
+    assert wordnet[150] == "sea lion" and wordnet[269] == "timber wolf"
+
+
 def test_an_untrained_model_can_have_another_head_but_pretrained_needs_1000():
     assert models.efficientnet_lite0(pretrained=False, num_classes=10)(torch.randn(1, 3, 64, 64)).shape == (1, 10)
     with pytest.raises(ValueError, match="replace model._fc"):
