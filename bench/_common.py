@@ -6,11 +6,13 @@ first on the path). Running this file does nothing.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -100,3 +102,38 @@ def stopwatch():
         yield elapsed
     finally:
         end = time.perf_counter()
+
+
+def add_test_dir_option(parser: argparse.ArgumentParser) -> None:
+    """``--test-dir DIR``: also score the trained model on the real MNIST test files in DIR."""
+    parser.add_argument("--test-dir", type=Path, metavar="DIR",
+                        help="a directory holding MNIST's test files t10k-images-idx3-ubyte and "
+                             "t10k-labels-idx1-ubyte (gzipped or not): the model is also scored on these "
+                             "10,000 digits, by writers none of the training digits come from")
+
+
+def mnist_test_set_or_exit(directory: Path | None, flatten: bool = False):
+    """``(images, labels)`` read by :func:`cnnbook.data.mnist_test_set`, ``None`` without ``--test-dir``.
+
+    Read before training, so that a missing or wrong file stops the benchmark at once, with the
+    reader's message (which file, which directory), instead of after minutes of training.
+    """
+    if directory is None:
+        return None
+    from cnnbook.data import DatasetUnavailable, mnist_test_set
+
+    try:
+        return mnist_test_set(directory, flatten=flatten)
+    except (DatasetUnavailable, ValueError) as error:
+        raise SystemExit(f"--test-dir: {error}") from None
+
+
+def held_out_and_test_table(rows: list[tuple[str, float, float]], test_count: int) -> None:
+    """One row per trained model: its accuracy on the packaged held-out 1,000 and on MNIST's test set.
+
+    The held-out digits share writers with the training digits, the test digits do not: the gap
+    says how much the held-out number overstates generalization to new writers.
+    """
+    table(["model", "held-out acc (packaged 1,000)", f"MNIST test acc ({test_count:,})", "gap (points)"],
+          [[name, f"{held_out:.2%}", f"{test:.2%}", f"{100 * (held_out - test):+.2f}"]
+           for name, held_out, test in rows])

