@@ -190,8 +190,15 @@ def wrap_command(argv: list[str], *, scratch: Path, shared: Path, limits: Limits
 
 
 def thread_settings(threads: int) -> dict[str, str]:
-    """The environment that sets the math libraries' thread count."""
-    return {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    """The environment that sets the math libraries' thread count.
+
+    Idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``): with kernels
+    graded side by side, spinning threads take the cores the other kernels need. Measured on 2
+    cores with one kept busy, A8's hidden checks with 2 threads: 28 s spinning, 1.4 s passive.
+    The thread count, and so every summation order, is unchanged.
+    """
+    settings = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    return {**settings, "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def _memory_folder(path: str, limits: Limits) -> list[str]:

@@ -173,6 +173,7 @@ def _scores(results):
     return [(r.student, r.score, r.cells, r.error) for r in results]
 
 
+@pytest.mark.slow  # a minute of a local Dask cluster: `make test-slow` runs it
 def test_dask_cluster_gives_the_scores_of_the_local_pool(toy_course, tmp_path):
     distributed = pytest.importorskip("distributed")
     submissions = _three_submissions(toy_course, tmp_path / "submissions")
