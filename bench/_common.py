@@ -137,3 +137,22 @@ def held_out_and_test_table(rows: list[tuple[str, float, float]], test_count: in
     table(["model", "held-out acc (packaged 1,000)", f"MNIST test acc ({test_count:,})", "gap (points)"],
           [[name, f"{held_out:.2%}", f"{test:.2%}", f"{100 * (held_out - test):+.2f}"]
            for name, held_out, test in rows])
+
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def save_results(name: str, values: dict, note: str = "") -> Path:
+    """Write a benchmark's headline figures to ``bench/results/NAME.json``, with the machine and
+    date they were measured on. The notebooks and chapters quote these files (never a typed
+    number), and ``tests/test_stated_numbers.py`` checks that every quoted figure matches."""
+    import json
+
+    RESULTS_DIR.mkdir(exist_ok=True)
+    record = {"values": values, "note": note, "measured": time.strftime("%Y-%m-%d"),
+              "machine": f"{os.cpu_count()} CPUs, {_cpu_model()}",
+              "threads": {name_: os.environ.get(name_, "unset") for name_ in THREAD_VARIABLES}}
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    print(f"results written to {path.relative_to(RESULTS_DIR.parent.parent)}")
+    return path

@@ -1,0 +1,72 @@
+"""Every "you should see about ..." figure a notebook or page states is a measured one.
+
+A stated figure is quoted from a benchmark's results file (``bench/results/NAME.json``, written
+by ``bench/_common.save_results`` when the benchmark runs). Each row of ``STATED`` says where the
+figure is written, the text around it, and which measured value it quotes; the test fails when
+the text and the file disagree, so re-running a benchmark that moves a figure forces the text to
+follow (or the recipe to be fixed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass(frozen=True)
+class Stated:
+    source: str    # a solution notebook or a book page, relative to the repository root
+    pattern: str   # a regular expression with one group: the figure as written
+    results: str   # the results file's name (bench/results/NAME.json)
+    key: str       # the value in its "values"
+    digits: int    # decimals the text rounds to
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.results}.{self.key}"
+
+
+# One row per figure that a notebook or page quotes from a benchmark.
+STATED: list[Stated] = [
+]
+
+
+def source_text(relative: str) -> str:
+    """The text a reader sees: a notebook's markdown cells, or a page's source."""
+    path = ROOT / relative
+    if path.suffix == ".ipynb":
+        notebook = nbformat.read(path, as_version=4)
+        return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    return path.read_text()
+
+
+def measured(stated: Stated) -> float:
+    path = RESULTS / f"{stated.results}.json"
+    assert path.exists(), f"{path} is missing: run bench/{stated.results}.py to measure it"
+    values = json.loads(path.read_text())["values"]
+    assert stated.key in values, f"{path} has no {stated.key!r}: re-run its benchmark"
+    return float(values[stated.key])
+
+
+@pytest.mark.parametrize("stated", STATED, ids=str)
+def test_stated_figure_is_the_measured_one(stated):
+    found = re.findall(stated.pattern, source_text(stated.source))
+    assert len(found) == 1, f"{stated.source}: expected one match of {stated.pattern!r}, found {len(found)}"
+    written = float(found[0].replace(",", ""))
+    assert written == round(measured(stated), stated.digits), (
+        f"{stated.source} states {found[0]} but bench/results/{stated.results}.json measured "
+        f"{measured(stated):.{stated.digits + 2}f}: update the text from the results file")
+
+
+def test_every_results_file_is_well_formed():
+    for path in sorted(RESULTS.glob("*.json")):
+        record = json.loads(path.read_text())
+        assert {"values", "measured", "machine"} <= set(record), f"{path} lacks its measurement context"
+        assert all(isinstance(value, (int, float)) for value in record["values"].values()), path
