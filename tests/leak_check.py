@@ -52,12 +52,7 @@ SHARED_IDIOMS = {
 # take the answer from book/_instructor/ and show only its results. Listed so that no new case
 # slips in unnoticed, and checked both ways: a case that is gone must be taken off this list.
 KNOWN_CHAPTER_CASES = {
-    "ch06_lenet_alexnet": {"names": {"Subsampling"},                      # A3: subsampling layer
-                           "lines": {"self.bias = nn.Parameter(torch.zeros(channels))"}},
-    "ch08_going_deeper": {"names": {"BasicBlock", "gradient_norms"},      # A5
-                          "lines": {"if stride != 1 or c_in != c_out:", "self.shortcut = nn.Identity()"}},
     "ch09_transfer_learning": {"names": {"fine_tune"}, "lines": set()},   # A6
-    "ch10_looking_inside": {"names": {"grad_cam"}, "lines": set()},       # A8
     "ch12_segmentation": {"names": {"UNet", "conv_block", "random_crops"}, "lines": set()},  # A7
 }
 CHAPTER = re.compile(r"\b(ch\d\d_\w+?)\.(?:md|ipynb|html)\b")

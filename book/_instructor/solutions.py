@@ -7,6 +7,7 @@ answers are read from the solution notebook itself, solutions/A/A.ipynb, so they
 
     from _instructor.solutions import solution_functions
     pairwise_iou, nms = solution_functions("a9_detection", "pairwise_iou", "nms")
+    (BasicBlock,) = solution_functions("a5_resnet", "BasicBlock", graded_only=True)
 
 This folder is on the path of a chapter run by the book's build (pages run in book/); it is left
 out of everything `make publish` writes, so a reader's copy of such a page says to bring their own.
@@ -14,6 +15,7 @@ out of everything `make publish` writes, so a reader's copy of such a page says 
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import nbformat
@@ -35,13 +37,39 @@ def _defining_cells(notebook) -> list[str]:
     return sources
 
 
-def solution_functions(assignment: str, *names: str) -> tuple:
-    """The objects ``names`` as the solution notebook of ``assignment`` defines them, in that order."""
+def _graded_cells(notebook, names) -> list[str]:
+    """The notebook's import statements, then the solution cells that define any of ``names`` (at
+    top level): enough to define self-contained answers without running the notebook's setup."""
+    imports, cells = [], []
+    for source in _defining_cells(notebook):
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        imports += [ast.get_source_segment(source, node) for node in tree.body
+                    if isinstance(node, (ast.Import, ast.ImportFrom))]
+    for cell in notebook.cells:
+        defined = {node.name for node in ast.parse(cell.source).body
+                   if isinstance(node, (ast.FunctionDef, ast.ClassDef))} if cell.cell_type == "code" and \
+            cell.metadata.get("nbgrader", {}).get("solution") else set()
+        if defined & set(names):
+            cells.append(cell.source)
+    return ["\n".join(imports)] + cells
+
+
+def solution_functions(assignment: str, *names: str, graded_only: bool = False) -> tuple:
+    """The objects ``names`` as the solution notebook of ``assignment`` defines them, in that order.
+
+    By default every defining cell of the notebook runs, its setup included. With ``graded_only``,
+    only its imports and the solution cells that define ``names`` run: for a notebook whose setup
+    loads a data set or a network that the chapter does not need (Assignment 5's may download
+    CIFAR-10, and a book build never downloads)."""
     path = SOLUTIONS / assignment / f"{assignment}.ipynb"
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: this page needs the instructor repository's solutions/")
+    notebook = nbformat.read(path, as_version=4)
     namespace: dict = {"__name__": f"solutions_{assignment}"}
-    for source in _defining_cells(nbformat.read(path, as_version=4)):
+    for source in _graded_cells(notebook, names) if graded_only else _defining_cells(notebook):
         exec(compile(source, str(path), "exec"), namespace)
     missing = [name for name in names if name not in namespace]
     if missing:
