@@ -24,6 +24,8 @@ def offline_data_directory(tmp_path, monkeypatch):
     directory = tmp_path / "cnnbook-data"
     monkeypatch.setenv("CNNBOOK_DATA", str(directory))
     monkeypatch.setenv("CNNBOOK_OFFLINE", "1")
+    monkeypatch.delenv("CNNBOOK_DOWNLOAD", raising=False)
+    monkeypatch.delenv("CNNBOOK_STANDINS", raising=False)
     return directory
 
 
@@ -328,8 +330,8 @@ def test_grayscale_photos_are_replicated_or_returned_as_2d():
 def test_load_returns_the_named_set_and_prints_one_line(capsys):
     loaded = data.load("blobs_segmentation")
     x_train, y_train, x_test, y_test = loaded
-    assert loaded.name == "blobs_segmentation" and x_train.shape == (400, 1, 64, 64)
-    assert capsys.readouterr().out == loaded.note + "\n"
+    assert loaded.name == loaded.requested == "blobs_segmentation" and x_train.shape == (400, 1, 64, 64)
+    assert not loaded.is_standin and capsys.readouterr().out == loaded.note + "\n"
 
 
 def test_load_cifar10_offline_uses_shapes10_and_says_why(monkeypatch, capsys):
@@ -337,10 +339,14 @@ def test_load_cifar10_offline_uses_shapes10_and_says_why(monkeypatch, capsys):
     monkeypatch.setitem(registry.DATASETS, "shapes10", small)
     loaded = data.load("cifar10")
     assert loaded.name == "shapes10" and loaded.x_train.shape == (100, 3, 32, 32)
+    assert loaded.requested == "cifar10" and loaded.is_standin
     printed = capsys.readouterr().out
-    assert "shapes10" in printed and "CIFAR-10 is not available" in printed
+    assert "shapes10" in printed and "CIFAR-10 is not in the data cache" in printed
     with pytest.raises(data.DatasetUnavailable, match="cifar-10-python.tar.gz"):
         data.load("cifar10", fallback=False)
+    # Even when asked, CNNBOOK_OFFLINE forbids the download.
+    with pytest.raises(data.DatasetUnavailable, match="CNNBOOK_OFFLINE"):
+        data.load("cifar10", fallback=False, download=True)
 
 
 def test_load_rejects_unknown_names_helpfully():

@@ -1,7 +1,9 @@
 """cnnbook.data downloads, exercised for real against a loopback HTTP server (never the network).
 
 The server runs in a thread on 127.0.0.1 and an ephemeral port and serves small files in the
-true formats: gzipped IDX for MNIST, the CIFAR-10 python tarball with Python-2 pickles.
+true formats: gzipped IDX for MNIST, the CIFAR-10 python tarball with Python-2 pickles. The
+loaders download only when asked (``download=True`` or ``CNNBOOK_DOWNLOAD=1``), never when
+``CNNBOOK_OFFLINE=1``; ``make publish``'s check of the real sets asks.
 """
 
 from __future__ import annotations
@@ -10,9 +12,7 @@ import gzip
 import hashlib
 import http.server
 import io
-import pickle
 import socket
-import struct
 import tarfile
 import threading
 
@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from cnnbook import data
-from cnnbook.data import cifar, digits
+from cifar_files import cifar_tarball
+from cnnbook.data import cifar, digits, microscopy, registry
 from idx_files import idx_bytes
 
 
@@ -93,7 +94,8 @@ def down_url():
 def data_directory(tmp_path, monkeypatch):
     directory = tmp_path / "cnnbook-data"
     monkeypatch.setenv("CNNBOOK_DATA", str(directory))
-    monkeypatch.delenv("CNNBOOK_OFFLINE", raising=False)
+    for variable in ("CNNBOOK_OFFLINE", "CNNBOOK_DOWNLOAD", "CNNBOOK_STANDINS"):
+        monkeypatch.delenv(variable, raising=False)
     return directory
 
 
@@ -190,8 +192,8 @@ def fake_mnist(server, monkeypatch):
     return arrays
 
 
-def test_mnist_downloads_parses_and_then_reads_from_the_cache(fake_mnist, server, data_directory):
-    x_train, y_train, x_test, y_test = data.mnist()
+def test_mnist_downloads_when_asked_parses_and_then_reads_from_the_cache(fake_mnist, server, data_directory):
+    x_train, y_train, x_test, y_test = data.mnist(download=True)
     assert x_train.shape == (12, 1, 28, 28) and x_test.shape == (5, 1, 28, 28)
     assert x_train.dtype == np.float32 and y_train.dtype == np.int64
     np.testing.assert_allclose(x_train[:, 0] * 255, fake_mnist["train-images-idx3-ubyte.gz"], atol=1e-4)
@@ -199,14 +201,14 @@ def test_mnist_downloads_parses_and_then_reads_from_the_cache(fake_mnist, server
     assert sorted(server.requests) == sorted(fake_mnist)
     assert sorted(path.name for path in (data_directory / "mnist").iterdir()) == sorted(fake_mnist)
     assert data.mnist(flatten=True).x_train.shape == (12, 784)
-    assert len(server.requests) == 4  # the second call used the cache
+    assert len(server.requests) == 4  # the second call, which did not ask, used the cache
 
 
 def test_mnist_unavailable_names_every_missing_file_and_where_to_stage_them(down_url, monkeypatch,
                                                                             data_directory):
     monkeypatch.setattr(digits, "MNIST_MIRRORS", (down_url,))
     with pytest.raises(data.DatasetUnavailable) as error:
-        data.mnist()
+        data.mnist(download=True)
     message = str(error.value)
     assert "\n" not in message and str(data_directory / "mnist") in message
     assert all(name in message for name in digits.MNIST_SHA256)
@@ -221,13 +223,14 @@ def test_a_file_that_is_not_idx_is_rejected_by_name(tmp_path):
 
 def test_load_falls_back_to_the_packaged_subset_and_says_so(down_url, monkeypatch, capsys):
     monkeypatch.setattr(digits, "MNIST_MIRRORS", (down_url,))
-    loaded = data.load("mnist")
+    loaded = data.load("mnist", download=True)
     assert loaded.name == "mnist_subset" and loaded.x_train.shape == (4000, 1, 28, 28)
+    assert loaded.requested == "mnist" and loaded.is_standin and "could not download" in loaded.reason
     printed = capsys.readouterr().out
     assert "mnist_subset" in printed.lower() or "MNIST subset" in printed
     assert "stand-in" in printed and printed.count("\n") == 1
     with pytest.raises(data.DatasetUnavailable):
-        data.load("mnist", fallback=False)
+        data.load("mnist", fallback=False, download=True)
 
 
 def test_load_does_not_hide_a_wrong_file_behind_a_fallback(server, monkeypatch):
@@ -236,52 +239,12 @@ def test_load_does_not_hide_a_wrong_file_behind_a_fallback(server, monkeypatch):
         server.serve(name, b"a different file")
     monkeypatch.setattr(digits, "MNIST_MIRRORS", (server.url,))
     with pytest.raises(data.ChecksumMismatch, match=names[0]):
-        data.load("mnist")
+        data.load("mnist", download=True)
 
 
 # ---------------------------------------------------------------- CIFAR-10: the python tarball
 
-class Python2Pickler(pickle._Pickler):
-    """Pickles bytes as Python 2 ``str`` (SHORT_BINSTRING), as the CIFAR-10 batches were written."""
-
-    dispatch = pickle._Pickler.dispatch.copy()
-
-    def save_python2_str(self, obj: bytes):
-        if len(obj) < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
-        else:
-            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
-        self.memoize(obj)
-
-    dispatch[bytes] = save_python2_str
-
-
-def python2_pickle(batch: dict) -> bytes:
-    buffer = io.BytesIO()
-    Python2Pickler(buffer, protocol=2).dump(batch)
-    # NumPy 1 (and Python 2) named the array reconstructor's module numpy.core.multiarray.
-    return buffer.getvalue().replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
-
-
-def cifar_tarball(batches: dict[str, tuple[np.ndarray, np.ndarray]]) -> bytes:
-    """``cifar-10-python.tar.gz``: ``cifar-10-batches-py/<batch>`` pickles plus ``batches.meta``."""
-    members = {name: {b"batch_label": name.encode(), b"labels": [int(label) for label in labels],
-                      b"data": images.reshape(len(images), 3072).astype(np.uint8),
-                      b"filenames": [b"image_%d.png" % i for i in range(len(images))]}
-               for name, (images, labels) in batches.items()}
-    members["batches.meta"] = {b"label_names": [name.encode() for name in data.CIFAR10_CLASSES],
-                               b"num_cases_per_batch": 10000, b"num_vis": 3072}
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, content in members.items():
-            raw = python2_pickle(content)
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
-    return buffer.getvalue()
-
-
-def test_cifar10_downloads_and_reads_the_python_tarball(server, monkeypatch, data_directory):
+def test_cifar10_downloads_when_asked_and_reads_the_python_tarball(server, monkeypatch, data_directory):
     rng = np.random.default_rng(1)
     batches = {name: (rng.integers(0, 256, (3, 3, 32, 32)), rng.integers(0, 10, 3))
                for name in (*cifar.CIFAR10_TRAIN_BATCHES, cifar.CIFAR10_TEST_BATCH)}
@@ -289,7 +252,7 @@ def test_cifar10_downloads_and_reads_the_python_tarball(server, monkeypatch, dat
     monkeypatch.setattr(cifar, "CIFAR10_MIRRORS", (server.url,))
     monkeypatch.setattr(cifar, "CIFAR10_SHA256", {cifar.CIFAR10_ARCHIVE: sha256})
 
-    x_train, y_train, x_test, y_test = data.cifar10()
+    x_train, y_train, x_test, y_test = data.cifar10(download=True)
     assert x_train.shape == (15, 3, 32, 32) and x_test.shape == (3, 3, 32, 32)
     assert x_train.dtype == np.float32 and y_train.dtype == np.int64
     expected = np.concatenate([batches[name][0] for name in cifar.CIFAR10_TRAIN_BATCHES])
@@ -308,4 +271,104 @@ def test_an_archive_without_the_batches_is_rejected_by_name(server, monkeypatch)
     monkeypatch.setattr(cifar, "CIFAR10_MIRRORS", (server.url,))
     monkeypatch.setattr(cifar, "CIFAR10_SHA256", {cifar.CIFAR10_ARCHIVE: sha256})
     with pytest.raises(ValueError, match="cifar-10-batches-py/data_batch_1"):
+        data.cifar10(download=True)
+
+
+# ---------------------------------------------------------------- nothing downloaded unless asked
+
+@pytest.fixture
+def fake_cifar(server, monkeypatch):
+    """Serve a CIFAR-10 archive of 3 images per batch; load("cifar10")'s stand-in is 120 images."""
+    rng = np.random.default_rng(2)
+    batches = {name: (rng.integers(0, 256, (3, 3, 32, 32)), rng.integers(0, 10, 3))
+               for name in (*cifar.CIFAR10_TRAIN_BATCHES, cifar.CIFAR10_TEST_BATCH)}
+    sha256 = server.serve(cifar.CIFAR10_ARCHIVE, cifar_tarball(batches))
+    monkeypatch.setattr(cifar, "CIFAR10_MIRRORS", (server.url,))
+    monkeypatch.setattr(cifar, "CIFAR10_SHA256", {cifar.CIFAR10_ARCHIVE: sha256})
+    small = registry.DATASETS["shapes10"]._replace(loader=lambda: data.shapes10(100, 20))
+    monkeypatch.setitem(registry.DATASETS, "shapes10", small)
+    return batches
+
+
+def test_load_downloads_nothing_unless_asked_and_says_how_to_ask(fake_cifar, server, data_directory, capsys):
+    loaded = data.load("cifar10")
+    assert server.requests == [] and loaded.name == "shapes10" and loaded.is_standin
+    printed = capsys.readouterr().out
+    assert printed.count("\n") == 1
+    assert 'data.load("cifar10", download=True)' in printed and "CNNBOOK_DOWNLOAD=1" in printed
+    assert "170 MB" in printed and "data.cifar10() says which files to stage where" in printed
+    with pytest.raises(data.DatasetUnavailable) as error:
         data.cifar10()
+    message = str(error.value)
+    assert server.requests == [] and "\n" not in message
+    assert cifar.CIFAR10_ARCHIVE in message and str(data_directory / "cifar10") in message
+    assert "download=True" in message and "CNNBOOK_DOWNLOAD=1" in message
+
+
+def test_load_downloads_when_asked_then_reads_the_cache_without_asking(fake_cifar, server, capsys):
+    loaded = data.load("cifar10", download=True)
+    assert loaded.name == loaded.requested == "cifar10" and not loaded.is_standin and loaded.reason == ""
+    assert loaded.x_train.shape == (15, 3, 32, 32) and server.requests == [cifar.CIFAR10_ARCHIVE]
+    assert data.load("cifar10").name == "cifar10" and len(server.requests) == 1
+    assert capsys.readouterr().out == "cifar10: using CIFAR-10.\n" * 2
+
+
+def test_cnnbook_download_asks_and_download_false_overrules_it(fake_cifar, server, monkeypatch):
+    monkeypatch.setenv("CNNBOOK_DOWNLOAD", "1")
+    assert data.load("cifar10", download=False).name == "shapes10" and server.requests == []
+    assert data.load("cifar10").name == "cifar10" and server.requests == [cifar.CIFAR10_ARCHIVE]
+
+
+def test_cnnbook_offline_forbids_even_an_asked_download(fake_cifar, server, monkeypatch):
+    monkeypatch.setenv("CNNBOOK_OFFLINE", "1")
+    with pytest.raises(data.DatasetUnavailable, match="CNNBOOK_OFFLINE"):
+        data.cifar10(download=True)
+    assert data.load("cifar10", download=True).name == "shapes10" and server.requests == []
+
+
+def test_cnnbook_standins_1_uses_them_even_when_the_real_set_is_cached(fake_cifar, monkeypatch, capsys):
+    data.cifar10(download=True)
+    monkeypatch.setenv("CNNBOOK_STANDINS", "1")
+    loaded = data.load("cifar10")
+    assert loaded.name == "shapes10" and "CNNBOOK_STANDINS=1" in capsys.readouterr().out
+    assert data.load("shapes10").name == "shapes10"  # a stand-in asked for by name is no stand-in
+    monkeypatch.setenv("CNNBOOK_STANDINS", "yes")
+    with pytest.raises(ValueError, match="CNNBOOK_STANDINS"):
+        data.load("cifar10")
+
+
+def test_cnnbook_standins_0_makes_a_missing_real_set_an_error(fake_cifar, server, monkeypatch):
+    monkeypatch.setenv("CNNBOOK_STANDINS", "0")
+    with pytest.raises(data.DatasetUnavailable, match="CNNBOOK_STANDINS=0.*no stand-in"):
+        data.load("cifar10")
+    assert data.load("cifar10", download=True).name == "cifar10"
+    assert data.load("mnist_subset").name == "mnist_subset"  # sets without a stand-in are unaffected
+
+
+def test_missing_real_data_downloads_what_it_may_and_names_what_to_stage(fake_cifar, fake_mnist, server,
+                                                                          data_directory, tmp_path, monkeypatch):
+    monkeypatch.setattr(microscopy, "PROJECT_SHARED_MEMBRANES", tmp_path / "nowhere")
+    assert data.missing_real_data(download=False).keys() == {"mnist", "cifar10", "membranes"}
+    assert server.requests == []
+    missing = data.missing_real_data()
+    assert missing.keys() == {"membranes"} and "isbi2012-membranes" in missing["membranes"]
+    assert sorted(server.requests) == sorted([cifar.CIFAR10_ARCHIVE, *fake_mnist])
+    assert (data_directory / "cifar10" / cifar.CIFAR10_ARCHIVE).is_file()
+
+
+def test_a_page_shows_a_note_for_each_stand_in_and_none_for_real_data(fake_cifar, capsys):
+    from IPython.core.formatters import format_display_data
+
+    standin = data.load("cifar10")
+    real = data.load("cifar10", download=True)
+    capsys.readouterr()
+    data.show_data_note(real)
+    assert capsys.readouterr().out == ""
+    data.show_data_note(real, standin)
+    printed = capsys.readouterr().out
+    assert printed.startswith("This page ran on a stand-in:") and "shapes10" in printed
+    assert 'data.load("cifar10", download=True)' in printed
+    note = data.provenance.DataNote([standin])
+    page = format_display_data(note)[0]["text/html"]
+    assert 'class="admonition warning cnnbook-standin"' in page and "Instead of CIFAR-10" in page
+    assert "&quot;cifar10&quot;" in page  # the text is escaped

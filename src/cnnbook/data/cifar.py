@@ -21,18 +21,32 @@ CIFAR10_SHA256 = {CIFAR10_ARCHIVE: "6d958be074577803d12ecdefd02955f39262c83c16fe
 CIFAR10_FOLDER = "cifar-10-batches-py"
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{index}" for index in range(1, 6))
 CIFAR10_TEST_BATCH = "test_batch"
+CIFAR10_SIZE = "170 MB"  # what a download costs, for the messages that offer one
 
 
-def cifar10() -> Split:
-    """CIFAR-10: 50,000 training and 10,000 test colour images of 10 classes, 32x32.
+def cifar10_archive(download: bool | None = None) -> Path:
+    """The path of ``cifar-10-python.tar.gz`` in ``data_dir()/cifar10``, checked by SHA-256.
 
-    The archive is downloaded once into ``data_dir()/cifar10`` (or staged there) and read
-    directly, without unpacking it. Returns ``Split(x_train, y_train, x_test, y_test)``: images
+    Cached or staged there, it is used as it is; missing, it is downloaded only when asked
+    (``download=True``, or ``CNNBOOK_DOWNLOAD=1`` when ``download`` is left out). Raises
+    :class:`~cnnbook.data.DatasetUnavailable`, saying how to ask and where to stage it, otherwise.
+    """
+    return fetch_files("CIFAR-10", CIFAR10_MIRRORS, CIFAR10_SHA256, "cifar10", download,
+                       ask='data.load("cifar10", download=True)', size=CIFAR10_SIZE)[CIFAR10_ARCHIVE]
+
+
+def cifar10(download: bool | None = None) -> Split:
+    """CIFAR-10: 50,000 training and 10,000 test color images of 10 classes, 32x32.
+
+    The archive is read from ``data_dir()/cifar10``, where it was downloaded or staged, without
+    unpacking it; it is downloaded there (170 MB, checked by SHA-256) only when asked:
+    ``download=True``, or ``CNNBOOK_DOWNLOAD=1`` when ``download`` is left out (see
+    :func:`cifar10_archive`). Returns ``Split(x_train, y_train, x_test, y_test)``: images
     float32 in ``[0, 1]``, ``(N, 3, 32, 32)`` RGB; labels int64 in ``0..9`` (names in
     :data:`CIFAR10_CLASSES`), ``(N,)``. Raises :class:`~cnnbook.data.DatasetUnavailable` when the
-    archive is neither cached nor downloadable; ``load("cifar10")`` then uses :func:`shapes10`.
+    archive is not there and not downloaded; ``load("cifar10")`` then uses :func:`shapes10`.
     """
-    archive = fetch_files("CIFAR-10", CIFAR10_MIRRORS, CIFAR10_SHA256, "cifar10")[CIFAR10_ARCHIVE]
+    archive = cifar10_archive(download)
     with tarfile.open(archive, "r:gz") as tar:
         train = [_read_batch(tar, archive, name) for name in CIFAR10_TRAIN_BATCHES]
         test = _read_batch(tar, archive, CIFAR10_TEST_BATCH)

@@ -33,6 +33,7 @@ MNIST_SHA256 = {
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
+MNIST_SIZE = "11 MB"  # what a download costs, for the messages that offer one
 IDX_IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
 IDX_LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension
 IDX_KINDS = {IDX_IMAGES_MAGIC: "images (unsigned bytes, 3 dimensions)",
@@ -73,16 +74,30 @@ def mnist_subset(flatten: bool = False) -> Split:
     )
 
 
-def mnist(flatten: bool = False) -> Split:
-    """The full MNIST: 60,000 training and 10,000 test digits, downloaded once into ``data_dir()/mnist``.
+def mnist_files(download: bool | None = None) -> dict[str, Path]:
+    """The paths of MNIST's four gzipped IDX files in ``data_dir()/mnist``, checked by SHA-256.
 
+    Cached or staged there, they are used as they are; missing, they are downloaded only when
+    asked (``download=True``, or ``CNNBOOK_DOWNLOAD=1`` when ``download`` is left out). Raises
+    :class:`DatasetUnavailable`, naming the files, how to ask and where to stage them, otherwise.
+    """
+    return fetch_files("MNIST", MNIST_MIRRORS, MNIST_SHA256, "mnist", download,
+                       ask='data.load("mnist", download=True)', size=MNIST_SIZE)
+
+
+def mnist(flatten: bool = False, download: bool | None = None) -> Split:
+    """The full MNIST: 60,000 training and 10,000 test digits, from ``data_dir()/mnist``.
+
+    The four files are read from there, where they were downloaded or staged; they are
+    downloaded there (11 MB, checked by SHA-256) only when asked: ``download=True``, or
+    ``CNNBOOK_DOWNLOAD=1`` when ``download`` is left out (see :func:`mnist_files`).
     Returns ``Split(x_train, y_train, x_test, y_test)``: images float32 in ``[0, 1]``, shaped
     ``(N, 1, 28, 28)`` or ``(N, 784)`` when ``flatten``; labels int64 in ``0..9``, shaped ``(N,)``.
     Raises :class:`~cnnbook.data.DatasetUnavailable` (naming the files to stage and where) when
-    the files are neither cached nor downloadable; ``load("mnist")`` then falls back to
+    the files are not there and not downloaded; ``load("mnist")`` then falls back to
     :func:`mnist_subset`.
     """
-    paths = fetch_files("MNIST", MNIST_MIRRORS, MNIST_SHA256, "mnist")
+    paths = mnist_files(download)
     shape = (-1, 784) if flatten else (-1, 1, 28, 28)
     images = {name: (read_idx(paths[f"{name}-images-idx3-ubyte.gz"], IDX_IMAGES_MAGIC) / np.float32(255))
               .reshape(shape) for name in ("train", "t10k")}

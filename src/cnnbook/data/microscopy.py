@@ -49,7 +49,7 @@ def membranes(root: str | os.PathLike | None = None, n_test: int = MEMBRANES_TES
     layout to stage when no directory has the files; ``load("membranes")`` then falls back to
     :func:`blobs_segmentation`.
     """
-    directory = _find_staged(root)
+    directory = staged_membranes(root)
     numbers = sorted(int(path.stem) for path in (directory / "image").glob("*.png") if path.stem.isdigit())
     missing_labels = [f"label/{n}.png" for n in numbers if not (directory / "label" / f"{n}.png").exists()]
     if missing_labels:
@@ -71,7 +71,9 @@ def _read_gray(path: Path) -> np.ndarray:
         return np.asarray(image.convert("L"))
 
 
-def _find_staged(root) -> Path:
+def staged_membranes(root: str | os.PathLike | None = None) -> Path:
+    """The first directory of :func:`membrane_directories` that holds staged slices; raises
+    :class:`~cnnbook.data.DatasetUnavailable`, naming the layout to stage where, when none does."""
     candidates = membrane_directories(root)
     for directory in candidates:
         if (directory / "label").is_dir() and any((directory / "image").glob("*.png")):

@@ -4,11 +4,15 @@
 cache directory, see :func:`data_dir`); each data set has a subdirectory there. A TA preparing
 offline graders copies the files listed in the error message into that subdirectory.
 
+Nothing is downloaded unless asked: the loaders read cached or staged files only, and download
+a missing file when their ``download`` argument is true or, when it is left out, when
+``CNNBOOK_DOWNLOAD=1`` is set (``make publish`` asks, for the real sets the site runs on).
+``CNNBOOK_OFFLINE=1`` forbids every download, even an asked one, with an immediate
+:class:`DatasetUnavailable` (offline graders, benchmarks, tests).
+
 A download is all or nothing: bytes go to a temporary file next to the destination, the
 SHA-256 is checked, and only then is the file renamed into place. An interrupted, failed or
 corrupt transfer leaves nothing behind, so a file that exists under its final name is complete.
-``CNNBOOK_OFFLINE=1`` turns every download into an immediate :class:`DatasetUnavailable`
-(offline graders, CI, tests).
 """
 
 from __future__ import annotations
@@ -76,9 +80,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _flag(variable: str) -> bool:
+    return os.environ.get(variable, "") not in ("", "0")
+
+
 def downloads_disabled() -> bool:
     """True when ``CNNBOOK_OFFLINE`` is set to something other than ``0``/empty."""
-    return os.environ.get("CNNBOOK_OFFLINE", "") not in ("", "0")
+    return _flag("CNNBOOK_OFFLINE")
+
+
+def downloads_requested(download: bool | None = None) -> bool:
+    """Whether a loader was asked to download what is missing: ``download`` when it is given,
+    else whether ``CNNBOOK_DOWNLOAD`` is set to something other than ``0``/empty."""
+    return _flag("CNNBOOK_DOWNLOAD") if download is None else bool(download)
 
 
 def download(urls: Sequence[str], sha256: str, destination: str | os.PathLike, *,
@@ -122,6 +136,9 @@ def download(urls: Sequence[str], sha256: str, destination: str | os.PathLike, *
     raise DatasetUnavailable(f"{detail}; to work without the network, {stage_hint}", detail)
 
 
+_download = download  # fetch_files's argument ``download`` hides the function's name there
+
+
 def _fetch_verified(url: str, sha256: str, destination: Path, progress: bool, timeout: float) -> None:
     """Stream ``url`` into a temporary file beside ``destination``; rename it only if verified."""
     partial = None
@@ -162,23 +179,36 @@ def _reason(error: BaseException) -> str:
 
 
 def fetch_files(title: str, mirrors: Sequence[str], sha256_by_name: Mapping[str, str],
-                subdirectory: str) -> dict[str, Path]:
-    """Make sure every file of a data set is in ``data_dir() / subdirectory``; return their paths.
+                subdirectory: str, download: bool | None = None, *, ask: str = "download=True",
+                size: str = "") -> dict[str, Path]:
+    """Every file of a data set, from ``data_dir() / subdirectory``; return their paths.
 
-    Each file ``name`` is downloaded from ``mirror + name`` for each mirror in turn. When one
-    cannot be had, the :class:`DatasetUnavailable` names every file still missing, where to get
-    them and where to put them, in one line.
+    Files there (downloaded earlier or staged by hand) are checked by SHA-256 and used. A missing
+    one is downloaded from ``mirror + name``, for each mirror in turn, only when downloads are
+    asked for (:func:`downloads_requested` of ``download``); otherwise nothing is requested and a
+    :class:`DatasetUnavailable` says how to ask (``ask``, the loader's argument, e.g.
+    ``data.load("cifar10", download=True)``, or ``CNNBOOK_DOWNLOAD=1``; ``size`` is what that
+    costs) and which files to stage where instead, in one line.
     """
     directory = data_dir() / subdirectory
+    missing = [name for name in sha256_by_name if not (directory / name).exists()]
+    source = mirrors[0] if mirrors else "its source"
+    stage = (f"download {', '.join(missing)} from {source} on a connected machine and put "
+             f"{'them' if len(missing) > 1 else 'it'} in {directory}")
+    if missing and not downloads_requested(download):
+        detail = f"{title} is not in the data cache and downloads were not asked for"
+        raise DatasetUnavailable(
+            f"{title} is not in the data cache ({directory}) and downloads were not asked for: to "
+            f"download it{f' ({size})' if size else ''}, call {ask} or set CNNBOOK_DOWNLOAD=1; or {stage}",
+            detail)
     paths = {}
     for name, sha256 in sha256_by_name.items():
         try:
-            paths[name] = download([mirror + name for mirror in mirrors], sha256, directory / name)
+            paths[name] = _download([mirror + name for mirror in mirrors], sha256, directory / name)
         except DatasetUnavailable as error:
             missing = [other for other in sha256_by_name if not (directory / other).exists()]
             detail = f"{title} is not available ({error.detail})"
             raise DatasetUnavailable(
-                f"{detail}. To use it offline, download {', '.join(missing)} from "
-                f"{mirrors[0] if mirrors else 'its source'} on a connected machine and put them in "
-                f"{directory}", detail) from None
+                f"{detail}. To use it offline, download {', '.join(missing)} from {source} on a "
+                f"connected machine and put them in {directory}", detail) from None
     return paths
