@@ -9,6 +9,7 @@ Only what several chapters or assignments use lives here, never what a student m
 - :mod:`cnnbook.models`: EfficientNet-Lite0 with its packaged ImageNet weights;
 - :mod:`cnnbook.train`: a small training loop with progress bars and a metrics history;
 - :mod:`cnnbook.arch`: layer arithmetic (output sizes, parameters, multiply-adds, receptive fields).
+- :mod:`cnnbook.diagram`: architecture diagrams traced from the ``nn.Module`` itself.
 """
 
 __version__ = "0.1.0"
