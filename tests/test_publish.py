@@ -166,3 +166,92 @@ def test_config_buttons_point_at_the_student_repository():
     assert not student_repo.instructor_address().search(STUDENT_URL)
     assert config["html"]["use_repository_button"] and config["launch_buttons"]["colab_url"]
     assert "book/_instructor/*" in config["exclude_patterns"], "instructor-only code is never a page"
+
+
+# ---------------------------------------------------------------- installed as its README says
+
+INSTALLED_ASSIGNMENT = "a9_detection"  # the quickest notebook to run: NumPy only, seconds
+
+
+def readme_setup_commands(readme: str) -> list[list[str]]:
+    """The set-up commands of the student README's first bash block, as argument lists, up to
+    the one that starts Jupyter."""
+    block = re.search(r"```bash\n(.*?)```", readme, re.DOTALL).group(1)
+    commands = []
+    for line in block.splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words or words[0].endswith("jupyter") or words[-1] == "lab":
+            break
+        commands.append(words)
+    return commands
+
+
+def with_answers(released: Path, solution: Path) -> nbformat.NotebookNode:
+    """The released notebook with every answer cell filled in as the instructor's solution has it
+    (hidden blocks removed, as a student never sees them): what a student who solved it submits."""
+    notebook = nbformat.read(released, as_version=4)
+    answers = {cell.metadata["nbgrader"]["grade_id"]: cell.source
+               for cell in nbformat.read(solution, as_version=4).cells
+               if cell.metadata.get("nbgrader", {}).get("solution")}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n", "", answers[meta["grade_id"]],
+                                 flags=re.MULTILINE)
+    return notebook
+
+
+EXECUTE = """
+import sys, nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+notebook = nbformat.read(sys.argv[1], as_version=4)
+try:
+    NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+except CellExecutionError as error:
+    print(str(error).splitlines()[-1] if str(error).strip() else "error")
+    sys.exit(3)
+"""
+
+
+def test_student_repository_alone_installs_and_runs_an_assignments_visible_tests(student_tree, tmp_path):
+    """The student repository, copied alone, is set up with its README's own commands; in that
+    environment an assignment's visible tests pass on a solved notebook and fail on the blank one.
+
+    So that the test runs offline in seconds, the new environment is made without its own pip
+    and setuptools and sees this environment's packages (a .pth file) instead of downloading
+    them; pip runs with ``--no-index`` (which also proves requirements.txt asks for nothing this
+    environment lacks) and, for the library, ``--no-build-isolation`` (an isolated build would
+    fetch setuptools)."""
+    import shutil
+    import sysconfig
+
+    repo = Path(shutil.copytree(student_tree, tmp_path / "student-repo"))
+    commands = readme_setup_commands((repo / "README.md").read_text())
+    assert [words[1:3] for words in commands] == [["-m", "venv"], ["install", "-r"], ["install", "--no-deps"]], commands
+    venv_python = repo / ".venv" / "bin" / "python"
+    for words in commands:
+        if words[1:3] == ["-m", "venv"]:
+            argv = [sys.executable, *words[1:], "--without-pip"]
+        else:
+            argv = [str(venv_python), "-m", "pip", *words[1:], "--no-index", "--quiet"]
+            argv += ["--no-build-isolation"] if "-e" in words else []
+        completed = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=300)
+        assert completed.returncode == 0, f"{' '.join(words)}:\n{completed.stdout[-2000:]}{completed.stderr[-3000:]}"
+        if words[1:3] == ["-m", "venv"]:
+            site = Path(subprocess.check_output([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                                text=True).strip())
+            (site / "course_environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+
+    where = subprocess.run([str(venv_python), "-c", "import cnnbook, pathlib; print(pathlib.Path(cnnbook.__file__).resolve())"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert where.returncode == 0 and Path(where.stdout.strip()).is_relative_to(repo.resolve()), where.stdout + where.stderr
+
+    released = repo / "assignments" / INSTALLED_ASSIGNMENT / f"{INSTALLED_ASSIGNMENT}.ipynb"
+    solved = tmp_path / "solved.ipynb"
+    nbformat.write(with_answers(released, ROOT / "solutions" / INSTALLED_ASSIGNMENT / f"{INSTALLED_ASSIGNMENT}.ipynb"), solved)
+    for notebook, expected in ((solved, 0), (released, 3)):
+        run = subprocess.run([str(venv_python), "-c", EXECUTE, str(notebook)], cwd=released.parent,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == expected, f"{notebook.name}: exit {run.returncode}\n{run.stdout[-2000:]}{run.stderr[-3000:]}"
+    assert "NotImplementedError" in run.stdout, "the blank notebook should stop at its first unanswered part"
