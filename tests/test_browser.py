@@ -9,13 +9,16 @@ class report (autograder/report.py) for a small class graded on the toy assignme
 
 Needs the Debian packages chromium and chromium-driver (make setup installs them where it
 can) and selenium; skipped otherwise. It reads the book that `make book` builds (the
-`built_book` fixture of conftest.py, shared with tests/test_book.py).
+`built_book` fixture of conftest.py, shared with tests/test_book.py), or, when ``CNNBOOK_SITE``
+names a folder, that published copy of it as it is (`make publish` checks dist/site so), where
+math must render from the site's own MathJax.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
 import re
 import shutil
 import tempfile
@@ -39,8 +42,9 @@ from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-HTML = ROOT / "_build" / "html"
-ARTIFACTS = ROOT / "_build" / "browser-artifacts"
+PUBLISHED_SITE = os.environ.get("CNNBOOK_SITE")  # e.g. dist/site, checked as published
+HTML = Path(PUBLISHED_SITE).resolve() if PUBLISHED_SITE else ROOT / "_build" / "html"
+ARTIFACTS = (HTML.parent if PUBLISHED_SITE else ROOT / "_build") / "browser-artifacts"
 SCREENSHOTS = {"book/intro": "intro.png", "book/ch05_convolutions": "ch05_convolutions.png"}
 # Without the background-networking switches Chromium keeps calling Google, which this
 # closed network refuses; --disable-quic for the same reason.
@@ -63,7 +67,16 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server(built_book):
+def site(request) -> Path:
+    """The folder of HTML pages to check: a published copy as it is, else the book built now."""
+    if PUBLISHED_SITE:
+        assert (HTML / "index.html").is_file(), f"CNNBOOK_SITE={PUBLISHED_SITE}: no index.html in {HTML}"
+        return HTML
+    return request.getfixturevalue("built_book")
+
+
+@pytest.fixture(scope="module")
+def server(site):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -248,7 +261,10 @@ def test_screenshots_saved(visited):
             assert (ARTIFACTS / name).stat().st_size > 10_000, f"screenshot of {page} looks empty"
 
 
-def test_class_report_shows_its_plots(browser, graded_toy_cohort):
+def test_class_report_shows_its_plots(browser, request):
+    if PUBLISHED_SITE:
+        pytest.skip("the class report is not part of a published site")
+    graded_toy_cohort = request.getfixturevalue("graded_toy_cohort")
     from toy_assignment import ASSIGNMENT
 
     from autograder.report import write_report
@@ -271,7 +287,10 @@ def test_class_report_shows_its_plots(browser, graded_toy_cohort):
 def test_math_renders_with_local_mathjax(visited):
     math_pages = {page: f for page, f in visited.items() if f and f["math"]}
     assert math_pages, "no page has math: the test would not notice MathJax breaking"
-    if not any(f["local_mathjax"] for f in math_pages.values()):
+    if PUBLISHED_SITE:
+        no_local = sorted(page for page, f in math_pages.items() if not f["local_mathjax"])
+        assert not no_local, f"published pages load MathJax from elsewhere than the site: {no_local}"
+    elif not any(f["local_mathjax"] for f in math_pages.values()):
         pytest.skip("book built with MathJax from the CDN (offline here); "
                     "build with CNNBOOK_LOCAL_MATHJAX=1 to check math rendering")
     bad = {page: f"{f['mjx']} rendered, {f['mjx_errors']} errors for {f['math']} math elements"
