@@ -142,17 +142,22 @@ def held_out_and_test_table(rows: list[tuple[str, float, float]], test_count: in
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
-def save_results(name: str, values: dict, note: str = "") -> Path:
+def save_results(name: str, values: dict, note: str = "", merge: bool = False) -> Path:
     """Write a benchmark's headline figures to ``bench/results/NAME.json``, with the machine and
     date they were measured on. The notebooks and chapters quote these files (never a typed
-    number), and ``tests/test_stated_numbers.py`` checks that every quoted figure matches."""
+    number), and ``tests/test_stated_numbers.py`` checks that every quoted figure matches.
+    With ``merge``, values already in the file and not measured now are kept (a run of some of
+    the notebooks updates theirs only)."""
     import json
 
     RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    if merge and path.exists():
+        values = {**json.loads(path.read_text())["values"], **values}
     record = {"values": values, "note": note, "measured": time.strftime("%Y-%m-%d"),
               "machine": f"{os.cpu_count()} CPUs, {_cpu_model()}",
-              "threads": {name_: os.environ.get(name_, "unset") for name_ in THREAD_VARIABLES}}
-    path = RESULTS_DIR / f"{name}.json"
+              "threads": {name_: os.environ.get(name_, "unset") for name_ in THREAD_VARIABLES},
+              "load_average": [round(load, 2) for load in os.getloadavg()] if hasattr(os, "getloadavg") else None}
     path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     print(f"results written to {path.relative_to(RESULTS_DIR.parent.parent)}")
     return path

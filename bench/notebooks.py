@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from _common import THREAD_VARIABLES, machine_info, table, verdict
+from _common import THREAD_VARIABLES, machine_info, save_results, table, verdict
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -188,7 +188,7 @@ def main() -> int:
 
 def report(notebooks: list[Path], args: argparse.Namespace, cores: int, busy_note: str) -> int:
     """Run each notebook, print what was measured and the verdicts; 1 if one failed to run."""
-    rows, verdicts, failed = [], [], False
+    rows, verdicts, failed, measured = [], [], False, {}
     for path in notebooks:
         name = path.relative_to(ROOT).as_posix()
         print(f"  running {name} ...", file=sys.stderr, flush=True)
@@ -201,6 +201,7 @@ def report(notebooks: list[Path], args: argparse.Namespace, cores: int, busy_not
             verdicts.append(verdict(f"{name} runs end to end", False, reason))
             continue
         slowest = max(cells, key=lambda entry: entry["seconds"])
+        measured[f"{path.parent.name}_seconds"] = round(seconds)
         long_cells = [entry for entry in cells if entry["seconds"] > PROGRESS_AFTER_SECONDS]
         rows.append([name, len(cells), seconds, slowest["seconds"], slowest["name"], checks_seconds, "ok"])
         shown = cells if args.cells else long_cells
@@ -229,6 +230,9 @@ def report(notebooks: list[Path], args: argparse.Namespace, cores: int, busy_not
     total = sum(row[2] for row in rows if row[2] is not None)
     print(f"total {total:.1f} s for {len(rows)} notebooks; kernel start-up included in each\n")
     print("\n".join(verdicts))
+    if measured and args.cores == 2 and not args.busy:  # the configuration the notebooks quote
+        save_results("notebooks", measured, merge=True,
+                     note="seconds for each solution notebook end to end on 2 CPU cores (kernel start-up included)")
     return 1 if failed else 0
 
 
