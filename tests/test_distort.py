@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnbook.data.distort import random_distortion
+from cnnbook.data.distort import random_distortion, with_distorted_copies
 
 
 def centered_square(count: int = 1, size: int = 28, half: int = 4) -> np.ndarray:
@@ -89,3 +89,14 @@ def test_elastic_warps_move_pixels_by_at_most_elastic_pixels_and_keep_the_ink_ne
     far = np.ones((28, 28), dtype=bool)
     far[14 - 4 - 3:14 + 4 + 3, 14 - 4 - 3:14 + 4 + 3] = False
     assert warped[:, 0][:, far].max() == 0.0
+
+
+def test_with_distorted_copies_appends_copies_with_their_labels():
+    images = np.random.default_rng(0).random((6, 1, 28, 28)).astype(np.float32)
+    labels = np.arange(6)
+    more, more_labels = with_distorted_copies(images, labels, copies=3, seed=0)
+    assert more.shape == (24, 1, 28, 28) and more.dtype == np.float32
+    assert np.array_equal(more[:6], images) and np.array_equal(more_labels, np.tile(labels, 4))
+    assert not np.allclose(more[6:12], more[12:18]), "each copy is a new draw"
+    same, _ = with_distorted_copies(images, labels, copies=3, seed=0)
+    assert np.array_equal(more, same)

@@ -90,3 +90,17 @@ def _cubic_weights(knots: int, pixels: int) -> torch.Tensor:
     """``(pixels, knots)``: the weights of cubic interpolation from evenly spaced knots to pixels."""
     identity = torch.eye(knots)[None, None]
     return F.interpolate(identity, size=(pixels, knots), mode="bicubic", align_corners=True)[0, 0]
+
+
+def with_distorted_copies(images, labels, copies: int, seed: int | None = None, **distortion):
+    """A larger training set: ``images`` ``(N, C, H, W)`` followed by ``copies`` distorted copies of
+    them (each image distorted anew in each copy, by :func:`random_distortion` with the keyword
+    arguments ``distortion``), and ``labels`` repeated to match. NumPy arrays in and out; the
+    draws are seeded with ``seed`` (``None``: from torch's global generator).
+
+    Returns ``(images, labels)`` of ``(1 + copies) * N`` examples.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    generator = None if seed is None else torch.Generator().manual_seed(seed)
+    distorted = [random_distortion(images, generator=generator, **distortion) for _ in range(copies)]
+    return np.concatenate([images, *distorted]), np.tile(labels, 1 + copies)
