@@ -100,9 +100,21 @@ student-bundle: $(STAMP)
 # What readers and students get: the book built with MathJax served from the site itself (so it
 # renders without a CDN) copied to dist/site, and the public student repository in dist/student-repo.
 # `python tools/publish.py --no-site` writes the student repository alone, in seconds.
+# The site runs on the real data sets: CIFAR-10 and MNIST are downloaded (checked by SHA-256) into
+# the data cache when they are not there, the ISBI membranes must be staged, and a missing one stops
+# the publication with what to put where; the pages then run with CNNBOOK_STANDINS=0 (no fallback).
+# `make publish STANDINS=1` publishes on the stand-ins instead, each page that used one saying so.
+# The pages' execution cache is thrown away when the data differs from the last publication's.
+STANDINS ?= 0
+PUBLISH_DATA = $(if $(filter 1,$(STANDINS)),standins,real)
 publish: $(STAMP)
-	@$(MAKE) --no-print-directory book CNNBOOK_LOCAL_MATHJAX=1
-	$(PY) tools/publish.py --dest dist
+	$(PY) tools/publish.py --prepare-data --data $(PUBLISH_DATA)
+	@mkdir -p _build
+	@if [ "$$(cat _build/.cnnbook-data 2>/dev/null)" != "$(PUBLISH_DATA)" ]; then \
+	  echo "data ($(PUBLISH_DATA)) other than the last publication's: re-executing every page"; rm -rf _build/.jupyter_cache; fi
+	@CNNBOOK_STANDINS=$(if $(filter 1,$(STANDINS)),1,0) $(MAKE) --no-print-directory book CNNBOOK_LOCAL_MATHJAX=1
+	@echo "$(PUBLISH_DATA)" > _build/.cnnbook-data
+	$(PY) tools/publish.py --dest dist --data $(PUBLISH_DATA)
 
 # Re-resolve the pinned set from pyproject.toml in a scratch environment.
 lock:

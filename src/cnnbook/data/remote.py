@@ -191,15 +191,17 @@ def fetch_files(title: str, mirrors: Sequence[str], sha256_by_name: Mapping[str,
     costs) and which files to stage where instead, in one line.
     """
     directory = data_dir() / subdirectory
+
+    def staging(missing: list[str]) -> str:
+        return (f"download {', '.join(missing)} from {mirrors[0] if mirrors else 'its source'} on a connected "
+                f"machine and put {'them' if len(missing) > 1 else 'it'} in {directory}")
+
     missing = [name for name in sha256_by_name if not (directory / name).exists()]
-    source = mirrors[0] if mirrors else "its source"
-    stage = (f"download {', '.join(missing)} from {source} on a connected machine and put "
-             f"{'them' if len(missing) > 1 else 'it'} in {directory}")
     if missing and not downloads_requested(download):
         detail = f"{title} is not in the data cache and downloads were not asked for"
         raise DatasetUnavailable(
             f"{title} is not in the data cache ({directory}) and downloads were not asked for: to "
-            f"download it{f' ({size})' if size else ''}, call {ask} or set CNNBOOK_DOWNLOAD=1; or {stage}",
+            f"download it{f' ({size})' if size else ''}, call {ask} or set CNNBOOK_DOWNLOAD=1; or {staging(missing)}",
             detail)
     paths = {}
     for name, sha256 in sha256_by_name.items():
@@ -208,7 +210,5 @@ def fetch_files(title: str, mirrors: Sequence[str], sha256_by_name: Mapping[str,
         except DatasetUnavailable as error:
             missing = [other for other in sha256_by_name if not (directory / other).exists()]
             detail = f"{title} is not available ({error.detail})"
-            raise DatasetUnavailable(
-                f"{detail}. To use it offline, download {', '.join(missing)} from {source} on a "
-                f"connected machine and put them in {directory}", detail) from None
+            raise DatasetUnavailable(f"{detail}. To use it offline, {staging(missing)}", detail) from None
     return paths
