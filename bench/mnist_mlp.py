@@ -1,22 +1,29 @@
-"""Assignment 1's reference network on MNIST: held-out accuracy and training time.
+"""Assignment 1's reference network on MNIST: held-out accuracy over seeds, and training time.
 
-Syllabus target (Assignment 1): the two-layer MLP (784-256-10, ReLU, softmax, L2 1e-3), trained
-by minibatch SGD with momentum with the notebook's settings, reaches **at least 93%** on the
-1,000 held-out digits of ``cnnbook.data.mnist_subset`` (the notebook says "about 95% in about
-4 seconds on a laptop CPU"). The network is this file's own NumPy copy of the reference solution
-(instructor material, never shipped to students), so the benchmark does not depend on the
-notebook. The same network on the full MNIST (60,000/10,000) runs only when its files are staged
-or cached (``CNNBOOK_OFFLINE=1`` is set here unless ``--download``): a benchmark downloads nothing.
+Syllabus target (Assignment 1): the two-layer MLP (784-256-10, ReLU, softmax, L2), trained by
+minibatch SGD with momentum with the notebook's recipe on the 4,000 training digits of
+``cnnbook.data.mnist_subset``, generalizes to digits by other writers: **at least 94% on MNIST's
+real test set**, averaged over five seeds. The recipe trains on the 4,000 digits and distorted
+copies of them (small random rotations, scalings, shears, shifts and elastic warps,
+``cnnbook.data.distort``), with a learning rate that decays after every epoch.
 
-    python bench/mnist_mlp.py              # subset, then full MNIST if staged
+The packaged held-out 1,000 digits share writers with the training digits, so they overstate
+accuracy on new writers by one to two points: the benchmark trains five seeds (``--seeds``),
+prints the held-out accuracy of each and their mean and spread, and writes the headline figures
+to ``bench/results/mnist_mlp.json``, which the notebook and the book quote. With ``--test-dir``
+it also scores every seed on MNIST's 10,000 test digits (``t10k-images-idx3-ubyte`` and
+``t10k-labels-idx1-ubyte``, gzipped or not), whose writers wrote none of the training digits.
+
+The network is this file's own NumPy copy of the reference solution (instructor material, never
+shipped to students), so the benchmark does not depend on the notebook. The same network on the
+full MNIST (60,000/10,000) runs only when its files are staged or cached (``CNNBOOK_OFFLINE=1``
+is set here unless ``--download``): a benchmark downloads nothing.
+
+    python bench/mnist_mlp.py              # subset (five seeds), then full MNIST if staged
     python bench/mnist_mlp.py --quick      # subset only
     python bench/mnist_mlp.py --download   # fetch full MNIST (checksummed) when not cached
     python bench/mnist_mlp.py --test-dir ~/mnist   # also score it on the real MNIST test files there
-    python bench/mnist_mlp.py --quick --epochs 1   # a smoke test of the script (no verdict)
-
-With ``--test-dir``, the network trained on the packaged subset is also scored on MNIST's 10,000
-test digits (``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, gzipped or not), whose
-writers wrote none of the training digits, and the two accuracies are printed side by side.
+    python bench/mnist_mlp.py --quick --epochs 1 --seeds 1   # a smoke test of the script (no verdict)
 """
 
 from __future__ import annotations
@@ -26,18 +33,22 @@ import os
 import time
 
 from _common import (add_test_dir_option, held_out_and_test_table, machine_info, mnist_test_set_or_exit,
-                     single_threaded_math, table, verdict)
+                     save_results, single_threaded_math, table, verdict)
 
 single_threaded_math()
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from cnnbook.data import DatasetUnavailable, mnist, mnist_subset  # noqa: E402
+from cnnbook.data.distort import with_distorted_copies  # noqa: E402
 
-TARGET_ACCURACY = 0.93
-NOTEBOOK_SECONDS = 4.0  # "about 4 seconds on a laptop CPU"
-SETTINGS = dict(hidden_dim=256, weight_scale=0.01, reg=1e-3, epochs=15, batch_size=100,
-                learning_rate=0.1, momentum=0.9, lr_decay=0.9, seed=0)
+TARGET_TEST_ACCURACY = 0.94  # on MNIST's test set, mean of five seeds (measured with --test-dir)
+TARGET_HELD_OUT = 0.97  # what the notebook asks of a student's run on the held-out 1,000
+SEEDS = 5
+SETTINGS = dict(hidden_dim=256, weight_scale=0.01, reg=1e-3, epochs=8, batch_size=100,
+                learning_rate=0.1, momentum=0.9, lr_decay=0.75)
+DISTORTION = dict(copies=5, rotation=12.0, scale=0.1, shear=15.0, shift=2.0, elastic=2.0)
 
 
 class TwoLayerNet:
@@ -77,8 +88,7 @@ def accuracy(model, x, y, batch=10_000):
                                          for i in range(0, len(x), batch)]) == y))
 
 
-def train(model, data, epochs, batch_size, learning_rate, momentum, lr_decay, seed):
-    x_train, y_train, x_val, y_val = data
+def train(model, x_train, y_train, epochs, batch_size, learning_rate, momentum, lr_decay, seed):
     rng = np.random.default_rng(seed)
     velocity = {name: np.zeros_like(value) for name, value in model.params.items()}
     for _ in range(epochs):
@@ -90,22 +100,25 @@ def train(model, data, epochs, batch_size, learning_rate, momentum, lr_decay, se
                 velocity[name] = momentum * velocity[name] - learning_rate * grad
                 model.params[name] = model.params[name] + velocity[name]
         learning_rate *= lr_decay
-    return accuracy(model, x_train, y_train), accuracy(model, x_val, y_val)
 
 
-def run(name, load, settings):
-    """Train the network on ``load()``'s split; returns its table row and the trained model."""
-    start = time.perf_counter()
-    data = load()
-    load_seconds = time.perf_counter() - start
+def train_recipe(data, settings, distortion, seed):
+    """The notebook's training cell: the training digits and their distorted copies, then SGD.
+
+    Returns the trained model and the seconds spent (making the copies included)."""
     s = settings
-    model = TwoLayerNet(data.x_train.shape[1], s["hidden_dim"], 10, s["weight_scale"], s["reg"], s["seed"])
     start = time.perf_counter()
-    train_acc, test_acc = train(model, data, s["epochs"], s["batch_size"], s["learning_rate"], s["momentum"],
-                                s["lr_decay"], s["seed"])
-    seconds = time.perf_counter() - start
-    return [name, f"{len(data.x_train)}/{len(data.x_test)}", train_acc, test_acc, load_seconds, seconds,
-            seconds / s["epochs"]], model
+    images, labels = with_distorted_copies(data.x_train, data.y_train, seed=seed, **distortion)
+    model = TwoLayerNet(784, s["hidden_dim"], 10, s["weight_scale"], s["reg"], seed)
+    train(model, images.reshape(len(images), -1), labels, s["epochs"], s["batch_size"], s["learning_rate"],
+          s["momentum"], s["lr_decay"], seed)
+    return model, time.perf_counter() - start
+
+
+def spread(values) -> tuple[float, float]:
+    """Mean and standard deviation across seeds (0 for a single seed)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
 def main() -> int:
@@ -114,6 +127,8 @@ def main() -> int:
     parser.add_argument("--download", action="store_true", help="download full MNIST when it is not cached")
     parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"],
                         help=f"epochs of training (default: the recipe's {SETTINGS['epochs']}; fewer gives no verdict)")
+    parser.add_argument("--seeds", type=int, default=SEEDS,
+                        help=f"seeds 0, 1, ... to train (default {SEEDS}; fewer gives no verdict)")
     add_test_dir_option(parser)
     args = parser.parse_args()
     if not args.download:
@@ -121,39 +136,68 @@ def main() -> int:
     settings = {**SETTINGS, "epochs": args.epochs}
     test_set = mnist_test_set_or_exit(args.test_dir, flatten=True)
     machine_info("Assignment 1 reference MLP on MNIST (NumPy, float64 weights)")
-    print("settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + "\n")
+    print("settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+    print("training set: the 4,000 digits and distorted copies: " + ", ".join(f"{k}={v}" for k, v in DISTORTION.items()))
+    print()
 
-    subset_row, subset_model = run("mnist_subset", lambda: mnist_subset(flatten=True), settings)
-    rows = [subset_row]
-    full_note = "skipped (--quick)"
+    subset = mnist_subset()
+    x_held_out = subset.x_test.reshape(len(subset.x_test), -1)
+    held_out, tested, seconds, rows, without_copies = [], [], [], [], []
+    for seed in range(args.seeds):
+        model, elapsed = train_recipe(subset, settings, DISTORTION, seed)
+        held_out.append(accuracy(model, x_held_out, subset.y_test))
+        plain, _ = train_recipe(subset, settings, {**DISTORTION, "copies": 0}, seed)
+        without_copies.append(accuracy(plain, x_held_out, subset.y_test))
+        seconds.append(elapsed)
+        if test_set is not None:
+            tested.append(accuracy(model, *test_set))
+        rows.append([seed, accuracy(model, subset.x_train.reshape(len(subset.x_train), -1), subset.y_train),
+                     held_out[-1], tested[-1] if tested else None, elapsed, without_copies[-1]])
+    table(["seed", "train acc", "held-out acc", "test acc", "train s", "held-out acc without copies"], rows,
+          title="mnist_subset (4,000/1,000)")
+    held_out_mean, held_out_std = spread(held_out)
+    print(f"held-out accuracy over {args.seeds} seed(s): {held_out_mean:.2%} +/- {held_out_std:.2%} "
+          f"(min {min(held_out):.2%}, max {max(held_out):.2%}); training {np.mean(seconds):.1f} s per seed; "
+          f"{np.mean(without_copies):.2%} without the distorted copies\n")
+    if test_set is not None:
+        held_out_and_test_table([(f"seed {seed}: MLP trained on mnist_subset", h, t)
+                                 for seed, (h, t) in enumerate(zip(held_out, tested))]
+                                + [("mean: MLP trained on mnist_subset", held_out_mean, float(np.mean(tested)))],
+                                len(test_set[1]))
+
     if not args.quick:
         try:
-            rows.append(run("mnist (full)", lambda: mnist(flatten=True), settings)[0])
-            full_note = "measured"
+            start = time.perf_counter()
+            full = mnist(flatten=True)
+            model = TwoLayerNet(784, settings["hidden_dim"], 10, settings["weight_scale"], settings["reg"], 0)
+            train(model, full.x_train, full.y_train, settings["epochs"], settings["batch_size"],
+                  settings["learning_rate"], settings["momentum"], settings["lr_decay"], 0)
+            print(f"full MNIST (60,000/10,000, no distorted copies, seed 0): test accuracy "
+                  f"{accuracy(model, full.x_test, full.y_test):.2%} after {time.perf_counter() - start:.0f} s\n")
         except DatasetUnavailable as error:
-            full_note = "not staged"
             where = str(error).rsplit(" and put them in ", 1)[-1].rstrip(".)")
             print(f"full MNIST: not staged (stage its four files in {where}, or run with --download)\n")
-    if len(rows) == 1:
-        rows.append(["mnist (full)", full_note, None, None, None, None, None])
-    table(["data", "train/test", "train acc", "held-out acc", "load s", "train s", "s/epoch"], rows)
 
-    subset = rows[0]
-    if len(rows) == 2 and rows[1][3] is not None:
-        print(f"full / subset training time: {rows[1][5] / subset[5]:.1f}x for "
-              f"{int(rows[1][1].split('/')[0]) / int(subset[1].split('/')[0]):.0f}x the examples\n")
-    if test_set is not None:
-        test_images, test_labels = test_set
-        held_out_and_test_table([("MLP trained on mnist_subset", subset[3],
-                                  accuracy(subset_model, test_images, test_labels))], len(test_labels))
-    if args.epochs < SETTINGS["epochs"]:
-        print(f"[INFO] {args.epochs} epoch(s) instead of the recipe's {SETTINGS['epochs']}: no verdict")
+    if args.epochs < SETTINGS["epochs"] or args.seeds < SEEDS:
+        print(f"[INFO] {args.epochs} epoch(s) and {args.seeds} seed(s) instead of the recipe's "
+              f"{SETTINGS['epochs']} and {SEEDS}: no verdict, no results file")
         return 0
-    print(verdict("A1 held-out accuracy >= 93% (mnist_subset)", subset[3] >= TARGET_ACCURACY,
-                  f"{subset[3]:.1%}, margin {100 * (subset[3] - TARGET_ACCURACY):+.1f} points"))
-    print(f"[INFO] notebook's 'about {NOTEBOOK_SECONDS:.0f} s on a laptop CPU': {subset[5]:.1f} s here "
-          f"({subset[5] / NOTEBOOK_SECONDS:.2f}x), one thread")
-    return 0 if subset[3] >= TARGET_ACCURACY else 1
+    values = {"held_out_mean_percent": 100 * held_out_mean, "held_out_std_percent": 100 * held_out_std,
+              "held_out_min_percent": 100 * min(held_out), "held_out_max_percent": 100 * max(held_out),
+              "held_out_without_copies_percent": 100 * float(np.mean(without_copies)),
+              "train_seconds_mean": float(np.mean(seconds)), "seeds": args.seeds}
+    if test_set is not None:
+        values.update(test_mean_percent=100 * float(np.mean(tested)), test_std_percent=100 * spread(tested)[1],
+                      test_count=len(test_set[1]))
+    save_results("mnist_mlp", values, note="Assignment 1's recipe on mnist_subset, seeds 0 to "
+                 f"{args.seeds - 1}, one thread; accuracies in percent; held_out_without_copies_percent: "
+                 "the same recipe trained on the 4,000 digits alone")
+    print(verdict(f"A1 held-out accuracy >= {TARGET_HELD_OUT:.0%} in every seed (the notebook's target)",
+                  min(held_out) >= TARGET_HELD_OUT, f"lowest {min(held_out):.2%}, mean {held_out_mean:.2%}"))
+    if test_set is not None:
+        print(verdict(f"A1 MNIST test accuracy >= {TARGET_TEST_ACCURACY:.0%}, mean of {args.seeds} seeds",
+                      np.mean(tested) >= TARGET_TEST_ACCURACY, f"{np.mean(tested):.2%} +/- {spread(tested)[1]:.2%}"))
+    return 0 if min(held_out) >= TARGET_HELD_OUT else 1
 
 
 if __name__ == "__main__":
