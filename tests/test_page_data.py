@@ -131,3 +131,47 @@ def test_chapter_9_on_real_format_cifar10_holds_its_claims(kernel_environment, c
     assert STANDIN_NOTE not in text and "cifar10: using CIFAR-10." in text
     assert glued(page, "staged_name") == "'CIFAR-10'"
     assert "small photos of CIFAR-10" in glued(page, "staged_scratch_why")
+
+
+# ---------------------------------------------------------------- make publish and the data
+
+def built_site(folder: Path, standin_page: bool) -> Path:
+    """A built book of two pages with the local MathJax; one shows the stand-in note when asked."""
+    import publish  # tools/, on the path (conftest.py)
+
+    (folder / "book").mkdir(parents=True)
+    (folder / publish.LOCAL_MATHJAX).parent.mkdir(parents=True)
+    (folder / publish.LOCAL_MATHJAX).write_text("/* MathJax */")
+    (folder / "index.html").write_text('<script src="_static/mathjax/tex-mml-chtml.js"></script>')
+    note = f'<div class="admonition warning {data.provenance.STANDIN_NOTE_CLASS}"><p>shapes10</p></div>'
+    (folder / "book" / "ch09.html").write_text(note if standin_page else "<p>CIFAR-10</p>")
+    return folder
+
+
+def test_publishing_on_real_data_refuses_a_page_that_ran_on_a_stand_in(tmp_path):
+    import publish
+
+    assert publish.STANDIN_NOTE_CLASS == data.provenance.STANDIN_NOTE_CLASS
+    site = built_site(tmp_path / "html", standin_page=True)
+    with pytest.raises(publish.PublishError, match=r"book/ch09\.html.*make book-clean"):
+        publish.publish(tmp_path / "dist", site_from=site)
+    assert not (tmp_path / "dist").exists()
+    written = publish.publish(tmp_path / "dist", site_from=site, data="standins")
+    assert publish.standin_pages({"book/ch09.html": (written["site"] / "book" / "ch09.html").read_bytes()})
+    fine = built_site(tmp_path / "real", standin_page=False)
+    assert "site" in publish.publish(tmp_path / "dist2", site_from=fine)
+
+
+def test_prepare_data_names_what_is_missing_and_where_or_passes_on_standins(kernel_environment, monkeypatch):
+    import publish
+    from cnnbook.data import microscopy
+
+    monkeypatch.setenv("CNNBOOK_OFFLINE", "1")  # no download: every set is missing
+    monkeypatch.setattr(microscopy, "PROJECT_SHARED_MEMBRANES", kernel_environment / "nowhere")
+    with pytest.raises(publish.PublishError) as error:
+        publish.prepare_data("real")
+    message = str(error.value)
+    assert "3 of them" in message and "make publish STANDINS=1" in message
+    for name, where in [("cifar10", "cifar10"), ("mnist", "mnist"), ("membranes", "isbi2012-membranes")]:
+        assert f"  - {name}: " in message and str(kernel_environment / where) in message
+    assert publish.prepare_data("standins") == []
