@@ -195,7 +195,7 @@ def test_untraceable_module_gets_a_clear_error_and_can_be_a_block():
     model, x = nn.Sequential(nn.Conv2d(1, 2, 3), Branchy()), torch.zeros(1, 1, 5, 5)
     with pytest.raises(ValueError, match="leaf_modules"):
         architecture_graph(model, x)
-    graph = architecture_graph(model, x, leaf_modules=(Branchy,))
+    graph = architecture_graph(model, x, leaf_modules=(Branchy,), merge=False)
     assert graph.nodes[-1].label == "Branchy" and graph.nodes[-1].shape == (1, 2, 3, 3)
 
 

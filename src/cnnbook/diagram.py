@@ -95,7 +95,7 @@ _FUNCTION_KINDS = {
     "interpolate": "upsample", "upsample": "upsample", "dropout": "dropout", "batch_norm": "norm",
     "flatten": "reshape", "view": "reshape", "reshape": "reshape", "permute": "reshape",
     "transpose": "reshape", "squeeze": "reshape", "unsqueeze": "reshape", "contiguous": "reshape",
-    "getitem": "reshape", "chunk": "reshape", "split": "reshape", "mean": "pool",
+    "getitem": "reshape", "chunk": "reshape", "pad": "reshape", "split": "reshape", "mean": "pool",
 }
 #: Kinds that are drawn inside the block before them (a convolution and its BN and ReLU are one block).
 _MERGED_KINDS = {"activation", "norm", "dropout"}
@@ -196,6 +196,14 @@ def _function_kind_and_label(node: fx.Node, root: nn.Module) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 # Tracing.
 
+def _is_elementwise(module: nn.Module, node: fx.Node) -> bool:
+    """A module without weights whose output has the shape of its one input: an activation."""
+    inputs = [arg.meta.get("tensor_meta") for arg in node.all_input_nodes]
+    return (not any(True for _ in module.parameters()) and not any(True for _ in module.buffers())
+            and len(inputs) == 1 and isinstance(inputs[0], TensorMetadata)
+            and tuple(inputs[0].shape) == tuple(node.meta["tensor_meta"].shape))
+
+
 class _DepthTracer(fx.Tracer):
     """An fx tracer that stops at modules ``depth`` levels below the root, or of ``leaf_types``."""
 
@@ -243,6 +251,8 @@ def trace_graph(module: nn.Module, example: torch.Tensor | Sequence[torch.Tensor
         elif node.op == "call_module":
             leaf = traced.get_submodule(node.target)
             name, kind, label = node.target, _module_kind(leaf), _module_label(leaf)
+            if kind == "module" and _is_elementwise(leaf, node):
+                kind = "activation"  # e.g. LeNet-5's scaled tanh
         else:
             kind, label = _function_kind_and_label(node, traced)
             scope = _scope(node)
@@ -251,12 +261,13 @@ def trace_graph(module: nn.Module, example: torch.Tensor | Sequence[torch.Tensor
         nodes.append(Node(name, kind, label, tuple(meta.shape), (name,)))
 
     def drawn_inputs(node: fx.Node) -> list[str]:
-        """The drawn nodes feeding ``node``, looking through those that are not drawn (sizes, tuples)."""
+        """The drawn nodes whose data feeds ``node``, looking through tuples of tensors (``chunk``);
+        shapes and sizes (``x.shape[-1]``) are not data, parameters and constants not blocks."""
         found = []
         for source in node.all_input_nodes:
             if source in names:
                 found.append(names[source])
-            elif source.op != "get_attr":
+            elif isinstance(source.meta.get("tensor_meta"), (tuple, list)):
                 found.extend(drawn_inputs(source))
         return list(dict.fromkeys(found))
 
@@ -267,18 +278,30 @@ def trace_graph(module: nn.Module, example: torch.Tensor | Sequence[torch.Tensor
 def merge_layers(graph: ArchitectureGraph) -> ArchitectureGraph:
     """Draw each normalization, activation and dropout inside the block before it, when that
     block feeds only it (``conv 3x3 · BN · ReLU``), a layer inside the normalization and
-    activation before it (``BN · ReLU · conv 3x3``), and consecutive reshapes as one block."""
+    activation before it (``BN · ReLU · conv 3x3``), and consecutive reshapes as one block;
+    an ``nn.Identity`` (an identity shortcut) is drawn as the edge it is."""
     nodes = {node.name: node for node in graph.nodes}
     edges = list(graph.edges)
     order = [node.name for node in graph.nodes]
+    pre_activated: set[str] = set()  # BN · ReLU · conv blocks: the next BN starts a new block
     for name in list(order):
         node = nodes[name]
         sources = [s for s, t in edges if t == name]
         if len(sources) != 1:
             continue
+        if node.label == "identity":  # an identity shortcut is just an edge
+            edges = [(sources[0] if s == name else s, t) for s, t in edges if t != name]
+            edges = list(dict.fromkeys(edges))
+            del nodes[name]
+            order.remove(name)
+            continue
         previous = nodes[sources[0]]
-        follows = node.kind in _MERGED_KINDS or node.kind == previous.kind == "reshape"
+        follows = (node.kind in _MERGED_KINDS and previous.name not in pre_activated
+                   or node.kind == previous.kind == "reshape"
+                   or node.kind == "reshape" and node.shape == previous.shape)  # a pad by zero, a copy
         leads = previous.kind in _MERGED_KINDS and node.kind not in ("add", "concat")  # pre-activation: BN · ReLU · conv
+        if leads and not follows:
+            pre_activated.add(previous.name)
         if not (follows or leads) or previous.kind == "input" or [t for s, t in edges if s == previous.name] != [name]:
             continue
         nodes[previous.name] = replace(previous, kind=previous.kind if follows else node.kind, shape=node.shape,
@@ -408,9 +431,10 @@ def _lanes(graph: ArchitectureGraph, rank: Mapping[str, int]) -> dict[str, int]:
                     chosen, start = lane[source], rank[source] + 1
                     continued.add(source)
                     break
-            if chosen is None:  # or branch off the first input into the nearest free lane
+            if chosen is None:  # or branch off the first input into the next free lane (in execution order)
                 base, start = lane[sources[0]], rank[sources[0]] + 1
-                chosen = next(base + offset for step in range(1, len(rank) + 1) for offset in (step, -step)
+                offsets = [*range(1, len(rank) + 1), *range(-1, -len(rank) - 1, -1)]
+                chosen = next(base + offset for offset in offsets
                               if not {(base + offset, r) for r in range(start, own + 1)} & occupied)
         lane[node.name] = chosen
         occupied |= {(chosen, r) for r in range(start, own + 1)}
@@ -422,48 +446,69 @@ def _shape_text(shape: Sequence[int]) -> str:
     return "x".join(map(str, shape[1:] if len(shape) > 1 else shape))
 
 
-def _edge_routes(graph: ArchitectureGraph, rank, lane, step_main, step_cross, box_main, box_cross):
-    """Each edge as a polyline in (along, across) inches: straight along a free lane, turning in
-    the gaps between columns, or around the outside of the blocks (like a skip connection drawn
-    as an arc) when every lane on the way is occupied. Returns ``[(target, vertices)]``."""
+def _edge_routes(graph: ArchitectureGraph, rank, lane, per_row: int, spacing: float):
+    """Each edge as a polyline of ``(column position, where across)`` vertices, where across is
+    ``("lane", row, lane)`` or ``("channel", row, level)``, a level of the free channel above a
+    row of blocks. An edge runs along a free lane, turns in the gaps between columns, or, when
+    every lane on the way is occupied (a skip connection), around the blocks through the
+    channel above its row; edges to a later row go down a gap and along that row's channel.
+    Columns are numbered, with half steps for the gaps; the vertical runs of different blocks in
+    one gap are ``spacing`` columns apart. Returns ``[(target, vertices)]`` and the number of
+    levels each row's channel needs."""
     cells = {(lane[name], rank[name]) for name in rank}
-    gap = step_main - box_main
-    brackets: list[tuple[int, int, int]] = []   # (first rank, last rank, distance level)
+    row = lambda name: rank[name] // per_row
+    column = lambda name: rank[name] % per_row
+    taken: dict[int, list[tuple[float, float, int]]] = {}   # row -> (from, to, level) of its channel
+
+    def level_for(row_index: int, a: float, b: float) -> int:
+        low, high = min(a, b), max(a, b)
+        used = [lv for x0, x1, lv in taken.setdefault(row_index, []) if x0 < high + 0.3 and low - 0.3 < x1]
+        level = next(lv for lv in range(len(used) + 1) if lv not in used)
+        taken[row_index].append((low, high, level))
+        return level
+
+    slots: dict[float, list] = {}   # gap -> the blocks whose edges run along it, each at its own offset
+
+    def gap(position: float, owner) -> float:
+        owners = slots.setdefault(position, [])
+        if owner not in owners:
+            owners.append(owner)
+        index = owners.index(owner)
+        return position + spacing * ((index + 1) // 2) * (1 if index % 2 else -1)
+
     routes = []
-    for source, target in sorted(graph.edges, key=lambda e: rank[e[1]] - rank[e[0]]):
-        r0, r1, l0, l1 = rank[source], rank[target], lane[source], lane[target]
-        c0, c1 = l0 * step_cross, l1 * step_cross
-        start, end = r0 * step_main + box_main / 2, r1 * step_main - box_main / 2
-        free = lambda index: all((index, r) not in cells for r in range(r0 + 1, r1))
-        if l0 == l1 and (r1 - r0 == 1 or free(l0)):
-            vertices = [(start, c0), (end, c1)]
-        elif r1 - r0 == 1 or free(l1):
-            vertices = [(start, c0), (start + gap / 2, c0), (start + gap / 2, c1), (end, c1)]
-        elif free(l0):
-            vertices = [(start, c0), (end - gap / 2, c0), (end - gap / 2, c1), (end, c1)]
-        else:  # shorter skips closer to the blocks, longer ones around them
-            level = 0
-            while any(a < r1 and r0 < b and taken == level for a, b, taken in brackets):
-                level += 1
-            brackets.append((r0, r1, level))
-            outside = -box_cross / 2 - 0.22 - 0.18 * level
-            vertices = [(start, c0), (start + gap / 2, c0), (start + gap / 2, outside),
-                        (end - gap / 2, outside), (end - gap / 2, c1), (end, c1)]
-        routes.append((target, vertices))
-    return routes
+    for source, target in sorted(graph.edges, key=lambda e: (rank[e[1]] - rank[e[0]], rank[e[0]])):
+        k0, k1, l0, l1 = row(source), row(target), lane[source], lane[target]
+        a, b = column(source), column(target)
+        here, there = ("lane", k0, l0), ("lane", k1, l1)
+        free = lambda index: all((index, r) not in cells for r in range(rank[source] + 1, rank[target]))
+        out, into = gap(a + 0.5, ("from", source)), gap(b - 0.5, ("into", target))
+        if k0 != k1 or not (l0 == l1 and (b - a == 1 or free(l0)) or b - a == 1 or free(l1) or free(l0)):
+            level = ("channel", k1, level_for(k1, out, into))
+            vertices = [(out, here), (out, level), (into, level), (into, there)]
+        elif l0 == l1:
+            vertices = []
+        elif b - a == 1 or free(l1):
+            vertices = [(out, here), (out, there)]
+        else:
+            vertices = [(into, here), (into, there)]
+        routes.append((target, [(a + 0.5, here)] + vertices + [(b - 0.5, there)]))
+    levels = {index: 1 + max(lv for *_, lv in spans) for index, spans in taken.items()}
+    return routes, levels
 
 
 def draw_architecture(module: nn.Module, example: torch.Tensor | Sequence[torch.Tensor], depth: int | None = None,
                       merge: bool = True, fold: bool = True, leaf_modules: Sequence[type] = (),
-                      direction: str = "auto", insets: Mapping[str, np.ndarray] | None = None,
-                      title: str | None = None, max_width: float = 10.0):
+                      direction: str = "auto", wrap: int | None = None, insets: Mapping[str, np.ndarray] | None = None,
+                      title: str | None = None, max_width: float = 9.0):
     """Draw ``module``'s architecture, traced on ``example``; return ``(figure, graph)``.
 
     Each block shows its name, what it computes and its output shape without the batch
     dimension (channels first), colored by kind; additions (skip connections) and
     concatenations are blocks of their own, and the edges into them are colored. Folded stages
     are framed with their count. ``direction``: ``"LR"`` (left to right), ``"TB"`` (top to
-    bottom) or ``"auto"`` (left to right when it fits ``max_width`` inches, the page width).
+    bottom) or ``"auto"``: left to right when it fits ``max_width`` inches (the page), top to
+    bottom for a short network that does not, else left to right in rows of ``wrap`` columns.
     ``insets`` maps block names to small matrices drawn beside the block (LeNet-5's C3
     connection table: rows are inputs, columns outputs). The other arguments are those of
     :func:`architecture_graph`; the graph returned is the one drawn. Sizes are in inches at
@@ -475,30 +520,58 @@ def draw_architecture(module: nn.Module, example: torch.Tensor | Sequence[torch.
     lines = {node.name: (node.name + (f"  x{node.repeat}" if node.repeat > 1 and len(node.fold) == 1 else ""),
                          node.label, _shape_text(node.shape)) for node in graph.nodes}
     box_long = max(1.0, 0.06 * max(len(line) for text in lines.values() for line in text) + 0.15)
-    n_ranks = max(rank.values()) + 1
+    n_ranks, n_lanes = max(rank.values()) + 1, max(lane.values()) + 1
+    fits = max(1, int((max_width + 0.35) // (box_long + 0.35)))
     if direction == "auto":
-        direction = "LR" if n_ranks * (box_long + 0.35) <= max_width else "TB"
+        direction = "LR" if n_ranks <= fits or n_ranks > 10 or n_lanes * (box_long + 0.25) > max_width else "TB"
     horizontal = direction == "LR"
+    per_row = (wrap or fits) if horizontal else n_ranks
     box_main, box_cross = (box_long, 0.55) if horizontal else (0.55, box_long)
     step_main, step_cross = box_main + (0.35 if horizontal else 0.3), box_cross + (0.3 if horizontal else 0.25)
-    routes = _edge_routes(graph, rank, lane, step_main, step_cross, box_main, box_cross)
+    routes, levels = _edge_routes(graph, rank, lane, per_row, 0.07 / step_main)
 
-    def xy(along: float, across: float) -> tuple[float, float]:
+    # rows of blocks, top to bottom: a channel for the edges above each, room for insets below
+    n_rows = (n_ranks - 1) // per_row + 1
+    inset_height = {name: 0.9 if np.asarray(m).shape[0] / np.asarray(m).shape[1] > 0.5 else 0.9 * np.asarray(m).shape[0]
+                    / np.asarray(m).shape[1] * 2 for name, m in (insets or {}).items()}
+    below = [max([inset_height[name] + 0.4 for name in inset_height if rank[name] // per_row == k and horizontal],
+                 default=0.0) for k in range(n_rows)]
+    channel = lambda k: 0.12 + 0.16 * levels[k] if k in levels else 0.0
+    lane_zero, position = {}, 0.0
+    for k in range(n_rows):
+        position += channel(k) + box_cross / 2
+        lane_zero[k] = position
+        position += (n_lanes - 1) * step_cross + box_cross / 2 + below[k] + 0.3
+
+    def across(where) -> float:
+        what, k, index = where
+        if what == "lane":
+            return lane_zero[k] + index * step_cross
+        return lane_zero[k] - box_cross / 2 - 0.16 * (index + 1)
+
+    def xy(along: float, across_value: float) -> tuple[float, float]:
         """Inches on the figure: the flow goes right (LR) or down (TB), lanes go down or right."""
-        return (along, -across) if horizontal else (across, -along)
+        return (along, -across_value) if horizontal else (across_value, -along)
 
     fig, ax = plt.subplots()
     ax.set_axis_off()
     kinds = {node.name: node.kind for node in graph.nodes}
     edge_colors = {"add": "#cb181d", "concat": "#7a0177"}
     points = []
+    width, height = (box_main, box_cross) if horizontal else (box_cross, box_main)
+    center = {name: xy((rank[name] % per_row) * step_main, across(("lane", rank[name] // per_row, lane[name])))
+              for name in rank}
     for target, vertices in routes:
-        corners = [xy(*vertex) for vertex in vertices]
+        # the first and last vertices are the gaps beside the two blocks: start and end on their sides
+        corners = [xy(column * step_main, across(where)) for column, where in vertices]
+        inward = (step_main - box_main) / 2
+        (x0, y0), (x1, y1) = corners[0], corners[-1]
+        corners[0] = (x0 - inward, y0) if horizontal else (x0, y0 + inward)
+        corners[-1] = (x1 + inward, y1) if horizontal else (x1, y1 - inward)
+        corners = [corner for i, corner in enumerate(corners) if i == 0 or corner != corners[i - 1]]
         points += corners
         ax.add_patch(FancyArrowPatch(path=Path(corners), arrowstyle="-|>", mutation_scale=9, linewidth=1.0,
                                      color=edge_colors.get(kinds[target], "#404040"), zorder=1))
-    width, height = (box_main, box_cross) if horizontal else (box_cross, box_main)
-    center = {name: xy(rank[name] * step_main, lane[name] * step_cross) for name in rank}
     for node in graph.nodes:
         x, y = center[node.name]
         points += [(x - width / 2, y - height / 2), (x + width / 2, y + height / 2)]
@@ -518,16 +591,16 @@ def draw_architecture(module: nn.Module, example: torch.Tensor | Sequence[torch.
         ax.text(x1, y1 + 0.03, f"x{graph.node(group[0]).repeat}", ha="right", va="bottom", fontsize=9, weight="bold")
     for name, matrix in (insets or {}).items():
         matrix = np.asarray(matrix, dtype=float)
-        cell = min(0.9 / matrix.shape[0], 1.8 / matrix.shape[1])
-        inset_w, inset_h = matrix.shape[1] * cell, matrix.shape[0] * cell
+        inset_h = inset_height[name]
+        inset_w = inset_h * matrix.shape[1] / matrix.shape[0]
         x, y = center[name]
-        # beside the block, on the side away from the skip brackets
-        x, y = (x, y - height / 2 - 0.25 - inset_h / 2) if horizontal else (x + width / 2 + 0.3 + inset_w / 2, y)
+        lowest = lane_zero[rank[name] // per_row] + (n_lanes - 1) * step_cross + box_cross / 2  # below every lane
+        x, y = xy(x, lowest + 0.15 + inset_h / 2) if horizontal else (x + width / 2 + 0.3 + inset_w / 2, y)
         extent = (x - inset_w / 2, x + inset_w / 2, y - inset_h / 2, y + inset_h / 2)
         ax.imshow(matrix, cmap="Greys", extent=extent, vmin=0, vmax=max(1.0, matrix.max()), interpolation="nearest",
                   zorder=2)
         ax.add_patch(Rectangle(extent[::2], inset_w, inset_h, fill=False, edgecolor="#303030", linewidth=0.6))
-        ax.text(x, extent[2] - 0.04, f"{name}: inputs (rows) to outputs", ha="center", va="top", fontsize=6.5)
+        ax.text(x, extent[2] - 0.04, f"{name}: inputs (rows) x outputs (columns)", ha="center", va="top", fontsize=6.5)
         points += [(extent[0], extent[2] - 0.2), (extent[1], extent[3])]
         ax.annotate("", xy=(x, extent[3]) if horizontal else (extent[0], y), zorder=1,
                     xytext=(center[name][0], center[name][1] - height / 2) if horizontal
