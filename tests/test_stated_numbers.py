@@ -35,6 +35,19 @@ class Stated:
 
 # One row per figure that a notebook or page quotes from a benchmark.
 STATED: list[Stated] = [
+    # Assignment 1 (bench/mnist_mlp.py): the recipe's held-out accuracy over five seeds, in percent.
+    Stated("solutions/a1_backprop/a1_backprop.ipynb", r"trained with this recipe reaches\s+\*\*([\d.]+)% on the held-out",
+           "mnist_mlp", "held_out_mean_percent", 1),
+    Stated("solutions/a1_backprop/a1_backprop.ipynb", r"with a standard deviation of\s+([\d.]+) points\*\*",
+           "mnist_mlp", "held_out_std_percent", 2),
+    Stated("solutions/a1_backprop/a1_backprop.ipynb", r"\(lowest ([\d.]+)%; `bench/mnist_mlp.py`",
+           "mnist_mlp", "held_out_min_percent", 1),
+    Stated("solutions/a1_backprop/a1_backprop.ipynb", r"the same recipe reaches ([\d.]+)% on average",
+           "mnist_mlp", "held_out_without_copies_percent", 1),
+    Stated("book/assignments/a1_backprop.md", r"reaches on average \*\*([\d.]+)% on the 1,000 held-out digits",
+           "mnist_mlp", "held_out_mean_percent", 1),
+    Stated("book/assignments/a1_backprop.md", r"five seeds \(standard deviation ([\d.]+) points\)",
+           "mnist_mlp", "held_out_std_percent", 2),
 ]
 
 
