@@ -508,7 +508,7 @@ def draw_architecture(module: nn.Module, example: torch.Tensor | Sequence[torch.
     concatenations are blocks of their own, and the edges into them are colored. Folded stages
     are framed with their count. ``direction``: ``"LR"`` (left to right), ``"TB"`` (top to
     bottom) or ``"auto"``: left to right when it fits ``max_width`` inches (the page), top to
-    bottom for a short network that does not, else left to right in rows of ``wrap`` columns.
+    bottom when that fits in 7 inches, else left to right in rows of ``wrap`` columns.
     ``insets`` maps block names to small matrices drawn beside the block (LeNet-5's C3
     connection table: rows are inputs, columns outputs). The other arguments are those of
     :func:`architecture_graph`; the graph returned is the one drawn. Sizes are in inches at
@@ -523,7 +523,8 @@ def draw_architecture(module: nn.Module, example: torch.Tensor | Sequence[torch.
     n_ranks, n_lanes = max(rank.values()) + 1, max(lane.values()) + 1
     fits = max(1, int((max_width + 0.35) // (box_long + 0.35)))
     if direction == "auto":
-        direction = "LR" if n_ranks <= fits or n_ranks > 10 or n_lanes * (box_long + 0.25) > max_width else "TB"
+        tall = n_ranks * 0.85 > 7.0 or n_lanes * (box_long + 0.25) > max_width
+        direction = "LR" if n_ranks <= fits or tall else "TB"
     horizontal = direction == "LR"
     per_row = (wrap or fits) if horizontal else n_ranks
     box_main, box_cross = (box_long, 0.55) if horizontal else (0.55, box_long)
@@ -583,12 +584,17 @@ def draw_architecture(module: nn.Module, example: torch.Tensor | Sequence[torch.
                                     (-0.15, shape, dict(fontsize=7.5, weight="bold"))):
             ax.text(x, y + offset, text, ha="center", va="center", zorder=3, **style)
     for group in dict.fromkeys(node.fold for node in graph.nodes if len(node.fold) > 1):
-        corners = np.array([(center[name][0] + sx * width / 2, center[name][1] + sy * height / 2)
-                            for name in group for sx in (-1, 1) for sy in (-1, 1)])
-        (x0, y0), (x1, y1) = corners.min(0) - 0.09, corners.max(0) + 0.09
-        points += [(x0, y0), (x1, y1 + 0.2)]
-        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linestyle="--", edgecolor="#505050", zorder=1))
-        ax.text(x1, y1 + 0.03, f"x{graph.node(group[0]).repeat}", ha="right", va="bottom", fontsize=9, weight="bold")
+        for part, row_index in enumerate(dict.fromkeys(rank[name] // per_row for name in group)):  # a frame per row
+            corners = np.array([(center[name][0] + sx * width / 2, center[name][1] + sy * height / 2)
+                                for name in group if rank[name] // per_row == row_index
+                                for sx in (-1, 1) for sy in (-1, 1)])
+            (x0, y0), (x1, y1) = corners.min(0) - 0.09, corners.max(0) + 0.09
+            points += [(x0, y0), (x1, y1 + 0.2)]
+            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linestyle="--", edgecolor="#505050",
+                                   zorder=1))
+            if part == 0:
+                ax.text(x1, y1 + 0.03, f"x{graph.node(group[0]).repeat}", ha="right", va="bottom", fontsize=9,
+                        weight="bold")
     for name, matrix in (insets or {}).items():
         matrix = np.asarray(matrix, dtype=float)
         inset_h = inset_height[name]
@@ -611,7 +617,7 @@ def draw_architecture(module: nn.Module, example: torch.Tensor | Sequence[torch.
     handles += [Line2D([], [], color=edge_colors[kind], label="into " + _KIND_NAMES[kind].split(" ")[0])
                 for kind in ("add", "concat") if kind in present]
     (x_low, y_low), (x_high, y_high) = np.min(points, axis=0), np.max(points, axis=0)
-    fig_width = max(x_high - x_low + 0.3, 3.0)
+    fig_width = max(x_high - x_low + 0.3, 3.0, 0.085 * len(title or ""))
     columns = max(1, min(len(handles), int(fig_width / 1.45)))
     top = 0.22 * -(-len(handles) // columns) + 0.1 + (0.3 if title else 0)
     fig.set_size_inches(fig_width, y_high - y_low + 0.3 + top)
