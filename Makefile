@@ -105,6 +105,8 @@ student-bundle: $(STAMP)
 # the publication with what to put where; the pages then run with CNNBOOK_STANDINS=0 (no fallback).
 # `make publish STANDINS=1` publishes on the stand-ins instead, each page that used one saying so.
 # The pages' execution cache is thrown away when the data differs from the last publication's.
+# Last, every page of dist/site is loaded in headless Chromium as published (tests/test_browser.py):
+# no JavaScript error, images and anchors resolve, math renders from the site's own MathJax.
 STANDINS ?= 0
 PUBLISH_DATA = $(if $(filter 1,$(STANDINS)),standins,real)
 publish: $(STAMP)
@@ -115,6 +117,9 @@ publish: $(STAMP)
 	@CNNBOOK_STANDINS=$(if $(filter 1,$(STANDINS)),1,0) $(MAKE) --no-print-directory book CNNBOOK_LOCAL_MATHJAX=1
 	@echo "$(PUBLISH_DATA)" > _build/.cnnbook-data
 	$(PY) tools/publish.py --dest dist --data $(PUBLISH_DATA)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+	  CNNBOOK_SITE=dist/site $(PY) -m pytest -q -p no:xdist -p no:cacheprovider tests/test_browser.py; \
+	else echo "note: dist/site was not checked in a browser: run make browser-deps, then make publish again"; fi
 
 # Re-resolve the pinned set from pyproject.toml in a scratch environment.
 lock:
