@@ -19,7 +19,6 @@ make it one block with ``depth`` or ``leaf_modules``.
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
@@ -350,8 +349,9 @@ def fold_repeats(graph: ArchitectureGraph) -> ArchitectureGraph:
         best = (1, 1)  # (copies, size)
         for size in range(1, (len(order) - start) // 2 + 1):
             copies = 1
-            while all(signature(start + copies * size + i, start + copies * size)
-                      == signature(start + i, start) for i in range(size)) if start + (copies + 1) * size <= len(order) else False:
+            while start + (copies + 1) * size <= len(order) and all(
+                    signature(start + copies * size + i, start + copies * size) == signature(start + i, start)
+                    for i in range(size)):
                 copies += 1
             while copies > 1 and not (all(is_stage(start + c * size, size, False) for c in range(copies - 1))
                                       and is_stage(start + (copies - 1) * size, size, True)):
@@ -366,14 +366,13 @@ def fold_repeats(graph: ArchitectureGraph) -> ArchitectureGraph:
             kept[name] = replace(nodes[name], members=members, repeat=copies, fold=group if copies > 1 else ())
             for c in range(1, copies):
                 folded_into[order[start + c * size + i]] = name
-        # the last copy's outputs leave from the first copy's last block
         start += copies * size
 
     edges = []
     for source, target in graph.edges:
-        if target in folded_into and source in folded_into or target in folded_into:
-            continue  # edges inside folded copies, and into them, are the first copy's
-        edge = (folded_into.get(source, source), target)
+        if target in folded_into:
+            continue  # edges inside the folded copies, and into them, are the first copy's
+        edge = (folded_into.get(source, source), target)  # the last copy's outputs leave from the first
         if edge not in edges:
             edges.append(edge)
     return ArchitectureGraph([kept[name] for name in order if name in kept], edges)
