@@ -52,7 +52,6 @@ SHARED_IDIOMS = {
 # take the answer from book/_instructor/ and show only its results. Listed so that no new case
 # slips in unnoticed, and checked both ways: a case that is gone must be taken off this list.
 KNOWN_CHAPTER_CASES = {
-    "ch12_segmentation": {"names": {"UNet", "conv_block", "random_crops"}, "lines": set()},  # A7
 }
 CHAPTER = re.compile(r"\b(ch\d\d_\w+?)\.(?:md|ipynb|html)\b")
 TOP_LEVEL_DEFINITION = re.compile(r"^(?:def|class)\s+(\w+)", re.MULTILINE)
