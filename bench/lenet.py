@@ -39,7 +39,7 @@ from cnnbook.data.distort import with_distorted_copies  # noqa: E402
 from cnnbook.train import evaluate, fit  # noqa: E402
 
 TARGET_TEST_ACCURACY = 0.985  # on MNIST's test set, mean of five seeds (measured with --test-dir)
-TARGET_HELD_OUT = 0.985  # what the notebook asks of a student's run on the held-out 1,000
+TARGET_HELD_OUT = 0.98  # what the notebook asks of a student's run on the held-out 1,000
 SEEDS = 5
 RECIPE = dict(epochs=10, lr=2e-3, batch_size=64, max_shift=2)
 DISTORTION = dict(copies=5, rotation=12.0, scale=0.1, shear=15.0, shift=0.0, elastic=2.0)
