@@ -48,6 +48,25 @@ STATED: list[Stated] = [
            "mnist_mlp", "held_out_mean_percent", 1),
     Stated("book/assignments/a1_backprop.md", r"five seeds \(standard deviation ([\d.]+) points\)",
            "mnist_mlp", "held_out_std_percent", 2),
+    # Assignment 3 (bench/lenet.py): the recipe's held-out accuracy over five seeds, in percent.
+    Stated("solutions/a3_lenet/a3_lenet.ipynb", r"Our\s+solution reaches ([\d.]+)% on average over five seeds",
+           "lenet", "held_out_mean_percent", 1),
+    Stated("solutions/a3_lenet/a3_lenet.ipynb", r"over five seeds \(standard deviation ([\d.]+) points\)\.",
+           "lenet", "held_out_std_percent", 2),
+    Stated("solutions/a3_lenet/a3_lenet.ipynb", r"without the copies reaches ([\d.]+)% on the held-out",
+           "lenet", "held_out_without_copies_percent", 1),
+    Stated("solutions/a3_lenet/a3_lenet.ipynb", r"with them, \*\*([\d.]+)% \(standard deviation",
+           "lenet", "held_out_mean_percent", 1),
+    Stated("solutions/a3_lenet/a3_lenet.ipynb", r"\(standard deviation ([\d.]+) points, lowest seed",
+           "lenet", "held_out_std_percent", 2),
+    Stated("solutions/a3_lenet/a3_lenet.ipynb", r"lowest seed ([\d.]+)%\)\*\*",
+           "lenet", "held_out_min_percent", 1),
+    Stated("solutions/a3_lenet/a3_lenet.ipynb", r"gets about (\d+) of every 100 held-out",
+           "lenet", "held_out_mean_percent", 0),
+    Stated("book/assignments/a3_lenet.md", r"reaches on average ([\d.]+)% over five seeds",
+           "lenet", "held_out_mean_percent", 1),
+    Stated("book/assignments/a3_lenet.md", r"over five seeds \(standard deviation ([\d.]+) points\)",
+           "lenet", "held_out_std_percent", 2),
 ]
 
 
