@@ -35,6 +35,16 @@ class Stated:
 
 # One row per figure that a notebook or page quotes from a benchmark.
 STATED: list[Stated] = [
+    Stated("solutions/a5_resnet/a5_resnet.ipynb", r"reached \*\*([\d.]+)%\*\* test accuracy\s+\(`bench/resnet_cifar\.py`",
+           "resnet_cifar_small", "test_accuracy_percent", 1),
+    Stated("book/assignments/a5_resnet.md", r"reached \*\*([\d.]+)%\*\* test accuracy with seed 0",
+           "resnet_cifar_small", "test_accuracy_percent", 1),
+    Stated("solutions/a5_resnet/a5_resnet.ipynb", r"costs about \*\*(\d+) s\*\* of processor time",
+           "resnet_cifar_small", "train_cpu_seconds", 0),
+    Stated("book/assignments/a5_resnet.md", r"its training took (\d+) s of\s+processor time",
+           "resnet_cifar_small", "train_cpu_seconds", 0),
+    Stated("book/assignments/a5_resnet.md", r"\((\d+) s of wall time, while other programs",
+           "resnet_cifar_small", "train_seconds", 0),
     # Assignment 1 (bench/mnist_mlp.py): the recipe's held-out accuracy over five seeds, in percent.
     Stated("solutions/a1_backprop/a1_backprop.ipynb", r"trained with this recipe reaches\s+\*\*([\d.]+)% on the held-out",
            "mnist_mlp", "held_out_mean_percent", 1),
