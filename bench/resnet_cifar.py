@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import time
 
 from _common import machine_info, save_results, single_threaded_math, stopwatch, table, verdict
@@ -190,8 +189,8 @@ def main() -> None:
                                             "train_seconds": round(seconds, 1), "train_cpu_seconds": round(cpu_seconds, 1),
                                             "epochs": config["epochs"],
                                             "steps": steps, "train_images": len(x_train), "test_images": len(x_test)},
-                     note=f"SMALL configuration ({config['name']}) on {name}, {device}, seed 0; "
-                          f"load average while it ran: {os.getloadavg()[0]:.2f} (1 min)")
+                     note=f"SMALL configuration ({config['name']}) on {name}, {device}, seed 0; train_seconds is "
+                          "wall time, train_cpu_seconds processor time (on a busy machine the first grows)")
     if full and name == "cifar10":
         print(verdict("A5 CIFAR-10 test accuracy >= 93%", test_accuracy >= TARGET_ACCURACY,
                       f"{100 * test_accuracy:.1f}%, margin {100 * (test_accuracy - TARGET_ACCURACY):+.1f} points"))
