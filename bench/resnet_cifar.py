@@ -186,8 +186,8 @@ def main() -> None:
             f"{test_accuracy:.3f}", f"{seconds:.1f}", f"{cpu_seconds:.1f}", f"{seconds / config['epochs']:.2f}"]])
     if not full and args.seed == 0 and not args.epochs:
         save_results("resnet_cifar_small", {"test_accuracy_percent": round(100 * test_accuracy, 1),
-                                            "train_seconds": round(seconds, 1), "train_cpu_seconds": round(cpu_seconds, 1),
-                                            "epochs": config["epochs"],
+                                            "train_seconds": round(seconds, 1),
+                                            "train_cpu_seconds": round(cpu_seconds, 1), "epochs": config["epochs"],
                                             "steps": steps, "train_images": len(x_train), "test_images": len(x_test)},
                      note=f"SMALL configuration ({config['name']}) on {name}, {device}, seed 0; train_seconds is "
                           "wall time, train_cpu_seconds processor time (on a busy machine the first grows)")
