@@ -38,7 +38,7 @@ def held_out_digits():
                                                         ("lenet.py", (), False)])
 def test_test_dir_scores_the_trained_model_on_idx_files(tmp_path, held_out_digits, script, arguments, gzipped):
     write_mnist_test_files(tmp_path, *held_out_digits, gzipped=gzipped)
-    result = run_bench(script, *arguments, "--epochs", "1", "--test-dir", str(tmp_path))
+    result = run_bench(script, *arguments, "--epochs", "1", "--seeds", "1", "--test-dir", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     row = re.search(r"trained on mnist_subset +([\d.]+)% +([\d.]+)% +([+-][\d.]+)", result.stdout)
     assert row, f"no row of held-out and test accuracy in the output:\n{result.stdout}"
