@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import threadpool_info
 
 from cnnbook.device import math_threads, pick_device, seed_everything
 
@@ -33,6 +34,8 @@ def test_math_threads_sets_the_count_inside_and_restores_it_even_after_an_error(
     with math_threads(inside):
         assert torch.get_num_threads() == inside
     assert torch.get_num_threads() == before
+    with math_threads(1):  # NumPy's BLAS too
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
     with pytest.raises(KeyError):
         with math_threads(inside):
             raise KeyError("a failing cell")
