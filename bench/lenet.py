@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import argparse
 
-from _common import (add_test_dir_option, held_out_and_test_table, machine_info, mnist_test_set_or_exit,
-                     save_results, single_threaded_math, stopwatch, table, verdict)
+from _common import (add_test_dir_option, machine_info, mnist_test_set_or_exit, report_seeds,
+                     save_seed_results, single_threaded_math, stopwatch, table)
 
 single_threaded_math()
 
@@ -69,12 +69,6 @@ def train_recipe(split, recipe, distortion, seed):
     return model, history
 
 
-def spread(values) -> tuple[float, float]:
-    """Mean and standard deviation across seeds (0 for a single seed)."""
-    values = np.asarray(values, dtype=np.float64)
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=RECIPE["epochs"],
@@ -103,35 +97,14 @@ def main() -> int:
                      without_copies[-1]])
     table(["seed", "held-out acc", "test acc", "train s", "s/epoch", "held-out acc without copies"], rows,
           title="mnist_subset (4,000/1,000)")
-    held_out_mean, held_out_std = spread(held_out)
-    print(f"held-out accuracy over {args.seeds} seed(s): {held_out_mean:.2%} +/- {held_out_std:.2%} "
-          f"(min {min(held_out):.2%}, max {max(held_out):.2%}); training {np.mean(seconds):.1f} s per seed; "
-          f"{np.mean(without_copies):.2%} without the distorted copies\n")
-    if test_set is not None:
-        held_out_and_test_table([(f"seed {seed}: LeNet-5 trained on mnist_subset", h, t)
-                                 for seed, (h, t) in enumerate(zip(held_out, tested))]
-                                + [("mean: LeNet-5 trained on mnist_subset", held_out_mean, float(np.mean(tested)))],
-                                len(test_set[1]))
+    report_seeds("LeNet-5", held_out, without_copies, seconds, tested, len(test_set[1]) if test_set is not None else None)
     if args.epochs < RECIPE["epochs"] or args.seeds < SEEDS:
         print(f"[INFO] {args.epochs} epoch(s) and {args.seeds} seed(s) instead of the recipe's "
               f"{RECIPE['epochs']} and {SEEDS}: no verdict, no results file")
         return 0
-    values = {"held_out_mean_percent": 100 * held_out_mean, "held_out_std_percent": 100 * held_out_std,
-              "held_out_min_percent": 100 * min(held_out), "held_out_max_percent": 100 * max(held_out),
-              "held_out_without_copies_percent": 100 * float(np.mean(without_copies)),
-              "train_seconds_mean": float(np.mean(seconds)), "seeds": args.seeds}
-    if test_set is not None:
-        values.update(test_mean_percent=100 * float(np.mean(tested)), test_std_percent=100 * spread(tested)[1],
-                      test_count=len(test_set[1]))
-    save_results("lenet", values, note="Assignment 3's recipe on mnist_subset, seeds 0 to "
-                 f"{args.seeds - 1}, one thread; accuracies in percent; held_out_without_copies_percent: "
-                 "the same recipe trained on the 4,000 digits alone")
-    print(verdict(f"A3 held-out accuracy >= {TARGET_HELD_OUT:.1%} in every seed (the notebook's target)",
-                  min(held_out) >= TARGET_HELD_OUT, f"lowest {min(held_out):.2%}, mean {held_out_mean:.2%}"))
-    if test_set is not None:
-        print(verdict(f"A3 MNIST test accuracy >= {TARGET_TEST_ACCURACY:.1%}, mean of {args.seeds} seeds",
-                      np.mean(tested) >= TARGET_TEST_ACCURACY, f"{np.mean(tested):.2%} +/- {spread(tested)[1]:.2%}"))
-    return 0 if min(held_out) >= TARGET_HELD_OUT else 1
+    return save_seed_results("lenet", 3, held_out, without_copies, seconds, tested,
+                             len(test_set[1]) if test_set is not None else None,
+                             target_held_out=TARGET_HELD_OUT, target_test=TARGET_TEST_ACCURACY, digits=1)
 
 
 if __name__ == "__main__":
