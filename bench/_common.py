@@ -190,10 +190,16 @@ def report_seeds(model: str, held_out: list[float], without_copies: list[float],
 
 def save_seed_results(name: str, assignment: int, held_out: list[float], without_copies: list[float],
                       seconds: list[float], tested: list[float], test_count: int | None, *,
+                      epochs: int, recipe_epochs: int, recipe_seeds: int,
                       target_held_out: float, target_test: float, digits: int) -> int:
     """Save a recipe's figures (bench/results/NAME.json) and print its verdicts: every seed's
-    held-out accuracy against the notebook's target, the test mean against the course's. Returns
-    the exit status (1 when a seed misses the notebook's target)."""
+    held-out accuracy against the notebook's target, the test mean against the course's. A run
+    shorter than the recipe (fewer epochs or seeds) saves and judges nothing. Returns the exit
+    status (1 when a seed misses the notebook's target)."""
+    if epochs < recipe_epochs or len(held_out) < recipe_seeds:
+        print(f"[INFO] {epochs} epoch(s) and {len(held_out)} seed(s) instead of the recipe's "
+              f"{recipe_epochs} and {recipe_seeds}: no verdict, no results file")
+        return 0
     mean, std = seed_spread(held_out)
     values = {"held_out_mean_percent": 100 * mean, "held_out_std_percent": 100 * std,
               "held_out_min_percent": 100 * min(held_out), "held_out_max_percent": 100 * max(held_out),

@@ -244,14 +244,22 @@ def test_load_does_not_hide_a_wrong_file_behind_a_fallback(server, monkeypatch):
 
 # ---------------------------------------------------------------- CIFAR-10: the python tarball
 
-def test_cifar10_downloads_when_asked_and_reads_the_python_tarball(server, monkeypatch, data_directory):
-    rng = np.random.default_rng(1)
+@pytest.fixture
+def fake_cifar(server, monkeypatch):
+    """Serve a CIFAR-10 archive of 3 images per batch; load("cifar10")'s stand-in is 120 images."""
+    rng = np.random.default_rng(2)
     batches = {name: (rng.integers(0, 256, (3, 3, 32, 32)), rng.integers(0, 10, 3))
                for name in (*cifar.CIFAR10_TRAIN_BATCHES, cifar.CIFAR10_TEST_BATCH)}
     sha256 = server.serve(cifar.CIFAR10_ARCHIVE, cifar_tarball(batches))
     monkeypatch.setattr(cifar, "CIFAR10_MIRRORS", (server.url,))
     monkeypatch.setattr(cifar, "CIFAR10_SHA256", {cifar.CIFAR10_ARCHIVE: sha256})
+    small = registry.DATASETS["shapes10"]._replace(loader=lambda: data.shapes10(100, 20))
+    monkeypatch.setitem(registry.DATASETS, "shapes10", small)
+    return batches
 
+
+def test_cifar10_downloads_when_asked_and_reads_the_python_tarball(server, fake_cifar, data_directory):
+    batches = fake_cifar
     x_train, y_train, x_test, y_test = data.cifar10(download=True)
     assert x_train.shape == (15, 3, 32, 32) and x_test.shape == (3, 3, 32, 32)
     assert x_train.dtype == np.float32 and y_train.dtype == np.int64
@@ -276,18 +284,6 @@ def test_an_archive_without_the_batches_is_rejected_by_name(server, monkeypatch)
 
 # ---------------------------------------------------------------- nothing downloaded unless asked
 
-@pytest.fixture
-def fake_cifar(server, monkeypatch):
-    """Serve a CIFAR-10 archive of 3 images per batch; load("cifar10")'s stand-in is 120 images."""
-    rng = np.random.default_rng(2)
-    batches = {name: (rng.integers(0, 256, (3, 3, 32, 32)), rng.integers(0, 10, 3))
-               for name in (*cifar.CIFAR10_TRAIN_BATCHES, cifar.CIFAR10_TEST_BATCH)}
-    sha256 = server.serve(cifar.CIFAR10_ARCHIVE, cifar_tarball(batches))
-    monkeypatch.setattr(cifar, "CIFAR10_MIRRORS", (server.url,))
-    monkeypatch.setattr(cifar, "CIFAR10_SHA256", {cifar.CIFAR10_ARCHIVE: sha256})
-    small = registry.DATASETS["shapes10"]._replace(loader=lambda: data.shapes10(100, 20))
-    monkeypatch.setitem(registry.DATASETS, "shapes10", small)
-    return batches
 
 
 def test_load_downloads_nothing_unless_asked_and_says_how_to_ask(fake_cifar, server, data_directory, capsys):
