@@ -456,8 +456,29 @@ time.sleep(3)''')),
     ]
 
 
+# ---------------------------------------------------------------- library shortcuts
+
+# Assignment 3's augment (8 points) done by the course library's distortions, which the notebook's
+# own training cell uses: shifts only, the distorted copy of each image kept. The policy forbids
+# the library's augmentations in augment, and its values would not match the reference's shifts.
+LIBRARY_AUGMENT = """def augment(x, max_shift=2, generator=None):
+    from cnnbook.data.distort import with_distorted_copies
+    seed = int(torch.randint(0, 2**31, (1,), generator=generator))
+    images, _ = with_distorted_copies(x.numpy(), np.zeros(len(x)), copies=1, seed=seed, rotation=0, scale=0,
+                                      shear=0, shift=max_shift, elastic=0)
+    return torch.from_numpy(images[len(x):])
+"""
+
+
+def library_shortcuts() -> list[Hostile]:
+    solved = solution("a3_lenet")
+    shortcut = _edit(solved, "augment", lambda cell: setattr(cell, "source", LIBRARY_AUGMENT))
+    return [Hostile("a3_library_augment", 92, "augment delegates to cnnbook.data.distort: the policy and the "
+                    "values cost augment's 8 points, nothing else", lambda c: _bytes(shortcut), assignment="a3_lenet")]
+
+
 def corpus() -> list[Hostile]:
     entries = a1_entries()
     for assignment in GENERIC_ASSIGNMENTS:
         entries += generic_attacks(assignment)
-    return entries
+    return entries + library_shortcuts()
