@@ -1,4 +1,5 @@
-"""Figures that several pages and notebooks draw: image grids, curves, decision boundaries."""
+"""Figures that several pages and notebooks draw: images, image grids, curves, decision
+boundaries, and the step that hands a figure to a book page."""
 
 from __future__ import annotations
 
@@ -83,3 +84,74 @@ def decision_boundary(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray
     if title:
         ax.set_title(title)
     return ax
+
+
+def show_image(ax, image, title: str | None = None, *, cmap: str = "gray", signed: bool = False,
+               vmin: float | None = None, vmax: float | None = None, **imshow_options):
+    """Draw one image on ``ax`` without axes and return what ``imshow`` returns.
+
+    ``image`` is a NumPy array or a tensor, ``(H, W)``, ``(H, W, 3)``, ``(1, H, W)``, ``(3, H, W)``
+    or with a leading batch axis of one; color images are clipped to ``[0, 1]``. ``signed=True``
+    is for weights, gradients and differences: a blue-white-red map centered on zero, with
+    symmetric limits (``vmax`` if given, else the largest magnitude), so white means zero.
+    """
+    if hasattr(image, "detach"):
+        image = image.detach().cpu().numpy()
+    image = np.asarray(image, dtype=np.float64)
+    while image.ndim > 3 and image.shape[0] == 1:
+        image = image[0]
+    if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
+        image = np.moveaxis(image, 0, -1)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim == 3:
+        image = np.clip(image, 0, 1)
+    if signed:
+        limit = float(vmax) if vmax is not None else float(np.abs(image).max()) or 1.0
+        cmap, vmin, vmax = "RdBu_r", -limit, limit
+    drawn = ax.imshow(image, cmap=None if image.ndim == 3 else cmap, vmin=vmin, vmax=vmax, **imshow_options)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title)
+    return drawn
+
+
+def plot_curves(ax, series: Mapping[str, object], x=None, *, xlabel: str | None = None,
+                ylabel: str | None = None, title: str | None = None, logx: bool = False,
+                logy: bool = False, styles: Mapping[str, str] | None = None, legend: bool = True):
+    """Plot named curves on one set of axes, with a light grid and a legend; return ``ax``.
+
+    ``series`` maps a label to its values (drawn against ``x``, or against 1, 2, 3, ... when
+    ``x`` is None) or to an ``(x, y)`` pair of its own. ``styles`` optionally maps a label to a
+    matplotlib format string such as ``"--"`` or ``"o-"``.
+    """
+    for label, values in series.items():
+        if isinstance(values, tuple) and len(values) == 2 and np.ndim(values[0]) == 1:
+            xs, ys = values
+        else:
+            ys = np.asarray(values)
+            xs = np.arange(1, len(ys) + 1) if x is None else x
+        ax.plot(np.asarray(xs), np.asarray(ys), (styles or {}).get(label, "-"), label=label)
+    ax.set_xscale("log" if logx else "linear")
+    ax.set_yscale("log" if logy else "linear")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    if legend and series:
+        ax.legend()
+    return ax
+
+
+def glue_figure(name: str, fig, tight: bool = True) -> None:
+    """Hand ``fig`` to the page's ``{glue:figure}`` directive called ``name`` and close it.
+
+    Book pages draw a figure in one cell and place it, with a numbered caption, where the text
+    refers to it; closing it keeps Jupyter from also showing it under the cell that drew it.
+    ``tight=False`` keeps a layout the figure set itself (``constrained_layout``, insets).
+    """
+    from myst_nb import glue  # the book's build tool; the library works without it
+
+    if tight:
+        fig.tight_layout()
+    glue(name, fig, display=False)
+    plt.close(fig)
