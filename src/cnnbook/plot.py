@@ -1,6 +1,5 @@
-"""Figures that several pages and notebooks draw: images, image grids, curves, decision
-boundaries, and the step that hands a figure to a book page."""
-
+"""Figures that several pages and notebooks draw: images, heat maps, boxes, annotated matrices,
+image grids, curves, decision boundaries, and the step that hands a figure to a book page."""
 from __future__ import annotations
 
 from typing import Callable, Mapping, Sequence
@@ -87,13 +86,15 @@ def decision_boundary(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray
 
 
 def show_image(ax, image, title: str | None = None, *, cmap: str = "gray", signed: bool = False,
-               vmin: float | None = None, vmax: float | None = None, **imshow_options):
-    """Draw one image on ``ax`` without axes and return what ``imshow`` returns.
+               vmin: float | None = None, vmax: float | None = None, title_size: float | None = None,
+               frame: bool = False, **imshow_options):
+    """Draw one image on ``ax`` without ticks and return what ``imshow`` returns.
 
     ``image`` is a NumPy array or a tensor, ``(H, W)``, ``(H, W, 3)``, ``(1, H, W)``, ``(3, H, W)``
     or with a leading batch axis of one; color images are clipped to ``[0, 1]``. ``signed=True``
     is for weights, gradients and differences: a blue-white-red map centered on zero, with
     symmetric limits (``vmax`` if given, else the largest magnitude), so white means zero.
+    ``frame=True`` keeps a thin border, which helps where an image's edge is white.
     """
     if hasattr(image, "detach"):
         image = image.detach().cpu().numpy()
@@ -112,19 +113,22 @@ def show_image(ax, image, title: str | None = None, *, cmap: str = "gray", signe
     drawn = ax.imshow(image, cmap=None if image.ndim == 3 else cmap, vmin=vmin, vmax=vmax, **imshow_options)
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_frame_on(frame)
     if title is not None:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=title_size)
     return drawn
 
 
 def plot_curves(ax, series: Mapping[str, object], x=None, *, xlabel: str | None = None,
                 ylabel: str | None = None, title: str | None = None, logx: bool = False,
-                logy: bool = False, styles: Mapping[str, str] | None = None, legend: bool = True):
+                logy: bool = False, styles: Mapping[str, str] | None = None, legend: bool = True,
+                legend_size: float | None = None, **line_options):
     """Plot named curves on one set of axes, with a light grid and a legend; return ``ax``.
 
     ``series`` maps a label to its values (drawn against ``x``, or against 1, 2, 3, ... when
     ``x`` is None) or to an ``(x, y)`` pair of its own. ``styles`` optionally maps a label to a
-    matplotlib format string such as ``"--"`` or ``"o-"``.
+    matplotlib format string such as ``"--"`` or ``"o-"``; ``line_options`` (``markersize``,
+    ``linewidth``, ``alpha``, ...) apply to every curve.
     """
     for label, values in series.items():
         if isinstance(values, tuple) and len(values) == 2 and np.ndim(values[0]) == 1:
@@ -132,14 +136,67 @@ def plot_curves(ax, series: Mapping[str, object], x=None, *, xlabel: str | None 
         else:
             ys = np.asarray(values)
             xs = np.arange(1, len(ys) + 1) if x is None else x
-        ax.plot(np.asarray(xs), np.asarray(ys), (styles or {}).get(label, "-"), label=label)
+        ax.plot(np.asarray(xs), np.asarray(ys), (styles or {}).get(label, "-"), label=label, **line_options)
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     if legend and series:
-        ax.legend()
+        ax.legend(fontsize=legend_size)
     return ax
+
+
+def annotated_matrix(ax, values, fmt: str = "{:.0f}", *, cmap: str = "Blues", vmin: float | None = None,
+                     vmax: float | None = None, fontsize: float = 8, skip_zeros: bool = False):
+    """Draw a small matrix as colored cells with its value written in each; return the image.
+
+    Each number is black on a light cell and white on a dark one, so it stays readable whatever
+    the color map. For kernels, im2col matrices, pixel patches and confusion matrices.
+    """
+    values = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values, dtype=np.float64)
+    drawn = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax)
+    for (row, col), value in np.ndenumerate(values):
+        if skip_zeros and value == 0:
+            continue
+        red, green, blue, _ = drawn.cmap(drawn.norm(value))
+        dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # perceived brightness of the cell
+        ax.text(col, row, fmt.format(value), ha="center", va="center", fontsize=fontsize,
+                color="white" if dark else "black")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return drawn
+
+
+def draw_boxes(ax, boxes, color: str = "yellow", labels: Sequence[str] | None = None,
+               linewidth: float = 1.5, alpha: float = 1.0, linestyle: str = "-"):
+    """Outline ``(x1, y1, x2, y2)`` boxes in pixel coordinates, each with an optional label.
+
+    A label sits just inside its box's top-left corner, so a box at the image's top edge does not
+    push it over the title.
+    """
+    from matplotlib.patches import Rectangle
+
+    for k, (x1, y1, x2, y2) in enumerate(np.asarray(boxes, dtype=np.float64).reshape(-1, 4)):
+        ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color,
+                               linewidth=linewidth, alpha=alpha, linestyle=linestyle))
+        if labels is not None:
+            ax.text(x1 + 2, y1 + 2, str(labels[k]), color="black", fontsize=7, va="top",
+                    bbox=dict(facecolor=color, alpha=0.85, pad=1, linewidth=0))
+
+
+def heat_overlay(ax, image, heat, title: str | None = None, *, alpha: float = 0.45, cmap: str = "jet",
+                 title_size: float | None = None):
+    """Show ``image`` with a heat map (saliency, occlusion drop, Grad-CAM) laid over it.
+
+    ``heat`` is ``(h, w)`` (or with leading axes of one), at the image's size or smaller (it is
+    stretched over the image), and is scaled so that its largest value is the top of the color map.
+    """
+    show_image(ax, image, title, title_size=title_size)
+    heat = np.asarray(heat.detach().cpu() if hasattr(heat, "detach") else heat, dtype=np.float64)
+    heat = heat.reshape(heat.shape[-2:])
+    height, width = ax.images[-1].get_array().shape[:2]
+    return ax.imshow(heat / max(float(heat.max()), 1e-12), cmap=cmap, alpha=alpha, vmin=0, vmax=1,
+                     extent=(-0.5, width - 0.5, height - 0.5, -0.5))
 
 
 def glue_figure(name: str, fig, tight: bool = True) -> None:
