@@ -1,5 +1,6 @@
 """Figures that several pages and notebooks draw: images, heat maps, boxes, annotated matrices,
 image grids, curves, decision boundaries, and the step that hands a figure to a book page."""
+
 from __future__ import annotations
 
 from typing import Callable, Mapping, Sequence
