@@ -117,7 +117,7 @@ class ReceptiveField(NamedTuple):
     """Receptive field after one layer, along one dimension, in input pixels."""
 
     size: int  # how many input pixels one output value depends on
-    jump: int  # distance in input pixels between neighbouring output values (product of strides)
+    jump: int  # distance in input pixels between neighboring output values (product of strides)
 
 
 def receptive_field(layers: Iterable[Sequence[int]]) -> list[ReceptiveField]:

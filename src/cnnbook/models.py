@@ -127,7 +127,7 @@ class MBConvBlock(nn.Module):
 
 
 class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 for ``(N, 3, H, W)`` images normalised by :func:`preprocess`.
+    """EfficientNet-Lite0 for ``(N, 3, H, W)`` images normalized by :func:`preprocess`.
 
     ``model(x)`` returns logits ``(N, num_classes)``. Inside, and available for probes,
     Grad-CAM or style losses, are the outputs of each stage (:data:`STAGE_NAMES`); for a
@@ -259,8 +259,8 @@ def preprocess(image, size: int = IMAGE_SIZE) -> torch.Tensor:
     ``image`` is ``(H, W, 3)`` RGB or ``(H, W)`` grayscale, float in ``[0, 1]`` (as
     :func:`cnnbook.data.photo` returns), numpy or torch; a batch ``(N, 3, H, W)`` in ``[0, 1]``
     gives ``(N, 3, size, size)``. The shorter side is resized to ``size`` (bilinear with
-    antialiasing, so downscaling does not alias), the centre is cropped to a square, and each
-    channel is normalised with :data:`NORMALIZE_MEAN` and :data:`NORMALIZE_STD`.
+    antialiasing, so downscaling does not alias), the center is cropped to a square, and each
+    channel is normalized with :data:`NORMALIZE_MEAN` and :data:`NORMALIZE_STD`.
     """
     x = image if isinstance(image, torch.Tensor) else torch.from_numpy(np.asarray(image))
     x = x.to(torch.float32)

@@ -65,8 +65,8 @@ def training_curves(history: Mapping[str, Sequence[float]], xlabel: str = "epoch
 
 def decision_boundary(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray,
                       ax=None, resolution: int = 300, margin: float = 0.5, title: str | None = None):
-    """Colour the plane by ``predict`` (which maps ``(M, 2)`` points to integer labels) and
-    scatter the labelled points ``x`` ``(N, 2)``, ``y`` ``(N,)`` on top. Returns the axes."""
+    """Color the plane by ``predict`` (which maps ``(M, 2)`` points to integer labels) and
+    scatter the labeled points ``x`` ``(N, 2)``, ``y`` ``(N,)`` on top. Returns the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
     x = np.asarray(x)

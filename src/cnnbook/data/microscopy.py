@@ -35,11 +35,11 @@ def membrane_directories(root: str | os.PathLike | None = None) -> list[Path]:
 
 
 def membranes(root: str | os.PathLike | None = None, n_test: int = MEMBRANES_TEST_SLICES) -> Split:
-    """The labelled ISBI 2012 slices: EM images and their membrane masks.
+    """The labeled ISBI 2012 slices: EM images and their membrane masks.
 
     Reads ``image/N.png`` and ``label/N.png`` from the first directory of
     :func:`membrane_directories` that has them. The last ``n_test`` slices (by number) are the
-    test set: neighbouring slices look alike, so a held-out block is a fairer test than random
+    test set: neighboring slices look alike, so a held-out block is a fairer test than random
     slices. With the 20 slices on the project's machines that is 16 for training and 4 for test.
 
     Returns ``Split(x_train, y_train, x_test, y_test)``: images float32 in ``[0, 1]``,
@@ -79,7 +79,7 @@ def staged_membranes(root: str | os.PathLike | None = None) -> Path:
         if (directory / "label").is_dir() and any((directory / "image").glob("*.png")):
             return directory
     raise DatasetUnavailable(
-        f"ISBI 2012 membranes not found in {' or '.join(map(str, candidates))}: stage the labelled slices "
+        f"ISBI 2012 membranes not found in {' or '.join(map(str, candidates))}: stage the labeled slices "
         f"as {data_dir() / MEMBRANES_FOLDER}/image/N.png and label/N.png (512x512 8-bit; label 0 = "
         f"membrane, 255 = cell interior), or pass root=; on the project's machines they are in "
         f"../shared/data/{MEMBRANES_FOLDER}; a public copy of the 30 training slices in this layout "

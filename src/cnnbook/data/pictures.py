@@ -9,11 +9,11 @@ import numpy as np
 # Our name -> (skimage.data function, what the photo shows). Only images that scikit-image ships
 # inside its wheel: the others would need pooch and the network.
 SKIMAGE_PHOTOS = {
-    "cat": ("chelsea", "Chelsea the cat, colour"),
-    "coffee": ("coffee", "a cup of espresso on a saucer, colour"),
-    "astronaut": ("astronaut", "astronaut Eileen Collins, colour"),
-    "rocket": ("rocket", "a SpaceX Falcon 9 lifting off with DSCOVR, colour"),
-    "motorcycle": ("stereo_motorcycle", "a motorcycle (left view of a stereo pair), colour"),
+    "cat": ("chelsea", "Chelsea the cat, color"),
+    "coffee": ("coffee", "a cup of espresso on a saucer, color"),
+    "astronaut": ("astronaut", "astronaut Eileen Collins, color"),
+    "rocket": ("rocket", "a SpaceX Falcon 9 lifting off with DSCOVR, color"),
+    "motorcycle": ("stereo_motorcycle", "a motorcycle (left view of a stereo pair), color"),
     "camera": ("camera", "the cameraman: a man behind a camera on a tripod, grayscale"),
     "coins": ("coins", "Greek coins from Pompeii on a gray background, grayscale"),
     "moon": ("moon", "the surface of the moon, grayscale"),
@@ -22,9 +22,9 @@ SKIMAGE_PHOTOS = {
     "brick": ("brick", "a brick wall texture, grayscale"),
     "grass": ("grass", "a grass texture, grayscale"),
     "gravel": ("gravel", "a gravel texture, grayscale"),
-    "hubble": ("hubble_deep_field", "the Hubble deep field, colour"),
-    "immunohistochemistry": ("immunohistochemistry", "stained colonic glands (microscopy), colour"),
-    "retina": ("retina", "a photograph of a human retina, colour"),
+    "hubble": ("hubble_deep_field", "the Hubble deep field, color"),
+    "immunohistochemistry": ("immunohistochemistry", "stained colonic glands (microscopy), color"),
+    "retina": ("retina", "a photograph of a human retina, color"),
 }
 PHOTO_NAMES = tuple(SKIMAGE_PHOTOS)
 
@@ -34,7 +34,7 @@ def photo(name: str, gray: bool = False) -> np.ndarray:
 
     Grayscale originals (camera, coins, moon, ...) come with their one channel copied into R, G
     and B, so every photo has the same layout and can go straight into an RGB network; with
-    ``gray=True`` colour photos are converted to luminance (ITU-R 709 weights, as
+    ``gray=True`` color photos are converted to luminance (ITU-R 709 weights, as
     ``skimage.color.rgb2gray``) and grayscale ones are returned as they are. Names are in
     :data:`PHOTO_NAMES`; sizes differ from photo to photo (the cat is 300x451).
     """

@@ -88,8 +88,8 @@ def shapes10(n_train: int = 50_000, n_test: int = 10_000, seed: int = 0) -> Spli
     """A generated 10-class, 32x32 RGB stand-in for CIFAR-10 (same array shapes and dtypes).
 
     Each image holds one shape of class :data:`SHAPES10_CLASSES` (disk, ring, square, frame,
-    triangle, cross, star, bar, crescent, pair of dots) with a random colour, size (radius 6 to
-    12 pixels), position, rotation and slight stretch, on a textured background (smooth colour
+    triangle, cross, star, bar, crescent, pair of dots) with a random color, size (radius 6 to
+    12 pixels), position, rotation and slight stretch, on a textured background (smooth color
     blotches and stripes of random period and orientation), plus pixel noise. The class is in
     the outline only, at any position: trained on 8,000 images, logistic regression on the
     pixels stays near chance (11% on 2,000 test images) while a 3-layer CNN of 24k parameters
@@ -148,17 +148,17 @@ def _shape_frame(rng: np.random.Generator, count: int, size: int, radius: np.nda
                  aspect: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates ``(u, v)``, ``(count, size, size)``, of every pixel in a random shape frame.
 
-    The frame has a random rotation and a centre at least ``0.7 * radius`` from the border;
+    The frame has a random rotation and a center at least ``0.7 * radius`` from the border;
     one unit of ``u`` is ``radius * aspect`` pixels, one unit of ``v`` is ``radius / aspect``.
     """
     margin = np.minimum(0.7 * radius, size / 2)
-    centre_x = rng.uniform(margin, size - margin).astype(np.float32)
-    centre_y = rng.uniform(margin, size - margin).astype(np.float32)
+    center_x = rng.uniform(margin, size - margin).astype(np.float32)
+    center_y = rng.uniform(margin, size - margin).astype(np.float32)
     angle = rng.uniform(0.0, 2 * np.pi, count)
     cos, sin = np.cos(angle).astype(np.float32), np.sin(angle).astype(np.float32)
     pixel = np.arange(size, dtype=np.float32) + 0.5
-    dx = pixel[None, None, :] - centre_x[:, None, None]
-    dy = pixel[None, :, None] - centre_y[:, None, None]
+    dx = pixel[None, None, :] - center_x[:, None, None]
+    dy = pixel[None, :, None] - center_y[:, None, None]
     u = (cos[:, None, None] * dx + sin[:, None, None] * dy) / (radius * aspect)[:, None, None]
     v = (cos[:, None, None] * dy - sin[:, None, None] * dx) / (radius / aspect)[:, None, None]
     return u.astype(np.float32), v.astype(np.float32)
@@ -218,13 +218,13 @@ def _render_shapes(rng: np.random.Generator, count: int) -> tuple[np.ndarray, np
     base = _uniform(rng, 0.15, 0.85, (count, 3))
     background = base[:, :, None, None] + blotches + _uniform(rng, -0.12, 0.12, (count, 3, 1, 1)) * stripes
 
-    # The shape's colour differs from the background's mean by 0.35 to 0.7 in a random direction,
-    # so it is always visible but neither its colour nor its brightness gives the class away.
+    # The shape's color differs from the background's mean by 0.35 to 0.7 in a random direction,
+    # so it is always visible but neither its color nor its brightness gives the class away.
     direction = rng.standard_normal((count, 3)).astype(np.float32)
     direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-    colour = _reflect_into_unit_interval(base + direction * _uniform(rng, 0.35, 0.7, (count, 1)))
+    color = _reflect_into_unit_interval(base + direction * _uniform(rng, 0.35, 0.7, (count, 1)))
     shading = 1.0 + 0.1 * _smooth_noise(rng, (count, 1), size, 4)
-    images = background + alpha * (colour[:, :, None, None] * shading - background)
+    images = background + alpha * (color[:, :, None, None] * shading - background)
     # Uniform rather than Gaussian pixel noise: as good here, and three times faster to draw.
     noise = rng.random(images.shape, dtype=np.float32) - 0.5
     images += _uniform(rng, 0.0, 0.15, (count, 1, 1, 1)) * noise
