@@ -12,20 +12,20 @@ import io
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-# Colour-blind safe (Okabe and Ito), the same group always in the same colour.
-COLOURS = {"all": "#555555", "on time": "#0072B2", "late": "#E69F00"}
+# Color-blind safe (Okabe and Ito), the same group always in the same color.
+COLORS = {"all": "#555555", "on time": "#0072B2", "late": "#E69F00"}
 MAX_BARS = 40
 
 
 def score_histogram(edges: list[float], counts: dict[str, list[int]]) -> bytes:
-    """Stacked bars: how many students scored in each band, one colour per group."""
+    """Stacked bars: how many students scored in each band, one color per group."""
     figure = Figure(figsize=(7, 3.2), layout="constrained")
     axes = figure.add_subplot()
     widths = [right - left for left, right in zip(edges, edges[1:])]
     bottom = [0] * len(widths)
     for group, group_counts in counts.items():
         axes.bar(edges[:-1], group_counts, width=widths, bottom=bottom, align="edge", label=group,
-                 color=COLOURS.get(group), edgecolor="white")
+                 color=COLORS.get(group), edgecolor="white")
         bottom = [b + c for b, c in zip(bottom, group_counts)]
     axes.set_xlabel("score (% of the points, before any late penalty)")
     axes.set_ylabel("students")
@@ -43,7 +43,7 @@ def pass_rates(parts: list[str], rates: dict[str, dict[str, float]]) -> bytes:
     for index, (group, by_part) in enumerate(rates.items()):
         positions = [row + index * height for row in range(len(parts))]
         axes.barh(positions, [100 * by_part[part] for part in parts], height=height, label=group,
-                  color=COLOURS.get(group))
+                  color=COLORS.get(group))
     axes.set_yticks([row + 0.4 - height / 2 for row in range(len(parts))], parts)
     axes.invert_yaxis()  # parts in notebook order, top to bottom
     axes.set_xlim(0, 100)
@@ -57,7 +57,7 @@ def seconds_per_submission(students: list[str], seconds: list[float]) -> bytes:
     students, seconds = students[:MAX_BARS], seconds[:MAX_BARS]
     figure = Figure(figsize=(7, 0.9 + 0.25 * len(students)), layout="constrained")
     axes = figure.add_subplot()
-    axes.barh(range(len(students)), seconds, color=COLOURS["all"])
+    axes.barh(range(len(students)), seconds, color=COLORS["all"])
     axes.set_yticks(range(len(students)), students)
     axes.invert_yaxis()
     axes.set_xlabel("seconds in the worker (kernel start to stop)")

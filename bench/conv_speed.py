@@ -10,7 +10,7 @@ to students), so the benchmark does not depend on the notebook.
     OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 python bench/conv_speed.py   # two threads each
 
 NumPy's BLAS and torch run single-threaded unless the environment says otherwise, as in the
-grading kernels: on a shared machine, extra threads mostly measure the neighbours. Torch is timed
+grading kernels: on a shared machine, extra threads mostly measure the neighbors. Torch is timed
 in float64, like the NumPy code (the ratio the target is about), and in float32 for information
 (its fastest CPU path).
 """

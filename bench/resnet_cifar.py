@@ -16,7 +16,7 @@ print on a CPU, and writes its test accuracy and training time to
 ``bench/results/resnet_cifar_small.json``, which the notebook and ``book/assignments/a5_resnet.md``
 quote (``tests/test_stated_numbers.py`` checks them). Without CIFAR-10 (not cached, no network) the
 data is its stand-in shapes10, also said; the target is only judged on CIFAR-10. On shapes10 each
-image's mean colour is subtracted first, as the notebook does: its background colour is random per
+image's mean color is subtracted first, as the notebook does: its background color is random per
 image and says nothing about the class (see :func:`center_each_image`).
 
     python bench/resnet_cifar.py                  # the GPU when there is one, else the CPU
@@ -97,11 +97,11 @@ def optimizer_and_schedule(model: nn.Module, lr: float, total_steps: int):
 
 
 def center_each_image(images):
-    """Subtract from each image its own mean colour (per channel). In shapes10 the background's colour
+    """Subtract from each image its own mean color (per channel). In shapes10 the background's color
     is drawn at random for every image and tells nothing about the class; centered, the background is
     near 0 everywhere, the shape stands out by its contrast, and the zero padding of random crops looks
     like background instead of a dark frame. Without it the network stays at chance for hundreds of
-    steps (batch normalization removes the batch's mean colour, not each image's)."""
+    steps (batch normalization removes the batch's mean color, not each image's)."""
     return images - images.mean(axis=(2, 3), keepdims=True)
 
 

@@ -25,7 +25,7 @@ MIN_LINE = 25  # shorter lines ("return out, cache") are too common to say anyth
 # Likewise cnnbook.train has the evaluation loop of Assignment 3, whose hidden tests fail a
 # submission that calls cnnbook.train; the last line is a common idiom. Two more are single idioms
 # that say nothing about a solution: clearing gradients (cnnbook.train, A5's train_epoch) and the
-# normalisation formula (cnnbook.models.preprocess, A6's to_network_input, whose constants the
+# normalization formula (cnnbook.models.preprocess, A6's to_network_input, whose constants the
 # notebook gives).
 SHARED_WITH_LIBRARY = {
     "for index in np.ndindex(x.shape):",
@@ -64,7 +64,7 @@ def published_texts(folder: Path) -> dict[str, str]:
     """Every text file under ``folder``, by path; besides its raw text, a notebook also as its
     decoded cell sources and outputs (``NAME (cells)``), so a line is found whatever JSON escaping
     did to its quotes and backslashes, and an HTML page also as the text it shows (``NAME
-    (text)``), so a line of code is found across the tags that colour its words."""
+    (text)``), so a line of code is found across the tags that color its words."""
     texts = {}
     for path in sorted(folder.rglob("*")):
         if not path.is_file():

@@ -98,3 +98,11 @@ def test_heat_overlay_stretches_the_heat_map_over_the_image():
     assert photo.get_array().shape == (32, 48, 3) and heat.get_extent() == [-0.5, 47.5, 31.5, -0.5]
     assert float(np.asarray(heat.get_array()).max()) == pytest.approx(1.0)
     plt.close(fig)
+
+
+def test_show_image_titles_keep_the_axes_title_size_unless_told():
+    fig, (ax_default, ax_image) = plt.subplots(1, 2)
+    ax_default.set_title("reference")
+    show_image(ax_image, np.zeros((4, 4)), title="image")
+    assert ax_image.title.get_fontsize() == ax_default.title.get_fontsize()
+    plt.close(fig)

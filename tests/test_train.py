@@ -14,8 +14,8 @@ from cnnbook.train import batches, evaluate, fit
 def blobs(n_per_class=60, seed=0):
     """Three well separated Gaussian blobs in the plane: an easy 3-class problem."""
     rng = np.random.default_rng(seed)
-    centres = np.array([[0.0, 3.0], [3.0, -2.0], [-3.0, -2.0]])
-    x = np.concatenate([c + 0.5 * rng.standard_normal((n_per_class, 2)) for c in centres])
+    centers = np.array([[0.0, 3.0], [3.0, -2.0], [-3.0, -2.0]])
+    x = np.concatenate([c + 0.5 * rng.standard_normal((n_per_class, 2)) for c in centers])
     y = np.repeat(np.arange(3), n_per_class)
     return x.astype(np.float32), y.astype(np.int64)
 

@@ -115,8 +115,8 @@ def show_image(ax, image, title: str | None = None, *, cmap: str = "gray", signe
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_frame_on(frame)
-    if title is not None:
-        ax.set_title(title, fontsize=title_size)
+    if title is not None:  # fontsize=None would mean 10 pt, not the axes' own title size
+        ax.set_title(title, **({} if title_size is None else {"fontsize": title_size}))
     return drawn
 
 
