@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from cnnbook.plot import (  # noqa: E402
-    annotated_matrix, draw_boxes, glue_figure, heat_overlay, plot_curves, show_image)
+    annotated_matrix, draw_boxes, glue_figure, heat_overlay, image_grid, plot_curves, show_image)
 
 
 @pytest.mark.parametrize("shape, shown_shape", [
@@ -105,4 +105,15 @@ def test_show_image_titles_keep_the_axes_title_size_unless_told():
     ax_default.set_title("reference")
     show_image(ax_image, np.zeros((4, 4)), title="image")
     assert ax_image.title.get_fontsize() == ax_default.title.get_fontsize()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("batch_shape, panel_shape", [((5, 1, 6, 7), (6, 7)), ((5, 3, 6, 7), (6, 7, 3)),
+                                                      ((5, 6, 7, 3), (6, 7, 3)), ((5, 6, 7), (6, 7))])
+def test_image_grid_draws_each_image_in_its_panel(batch_shape, panel_shape):
+    fig = image_grid(torch.rand(batch_shape), titles=list("abcde"), ncols=3)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 6 and len(drawn) == 5 and not fig.axes[5].axison
+    assert all(ax.images[0].get_array().shape == panel_shape for ax in drawn)
+    assert [ax.get_title() for ax in drawn] == list("abcde") and drawn[0].title.get_fontsize() == 8
     plt.close(fig)

@@ -7,6 +7,14 @@ from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Rectangle
+
+
+def _as_array(values) -> np.ndarray:
+    """A tensor (on any device) or array-like as a float64 NumPy array."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=np.float64)
 
 
 def image_grid(images: np.ndarray, titles: Sequence[str] | None = None, ncols: int = 10,
@@ -17,28 +25,22 @@ def image_grid(images: np.ndarray, titles: Sequence[str] | None = None, ncols: i
     ``normalize`` rescales each image to ``[0, 1]`` (useful for weights and feature maps,
     whose values are not intensities).
     """
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim == 4 and images.shape[1] in (1, 3):
-        images = np.moveaxis(images, 1, -1)
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
+    images = _as_array(images)
     count = len(images)
     ncols = max(1, min(ncols, count))
     nrows = int(np.ceil(count / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * (1.25 if titles else 1)),
                              squeeze=False)
     for position, ax in enumerate(axes.flat):
-        ax.axis("off")
         if position >= count:
+            ax.axis("off")
             continue
         image = images[position]
         if normalize:
             low, high = image.min(), image.max()
             image = (image - low) / (high - low) if high > low else np.zeros_like(image)
-        ax.imshow(np.clip(image, 0, 1) if image.ndim == 3 else image, cmap=cmap,
-                  vmin=None if normalize or image.ndim == 3 else 0, vmax=None if normalize or image.ndim == 3 else 1)
-        if titles is not None:
-            ax.set_title(str(titles[position]), fontsize=8)
+        show_image(ax, image, None if titles is None else str(titles[position]), cmap=cmap,
+                   vmin=None if normalize else 0, vmax=None if normalize else 1, title_size=8)
     fig.tight_layout()
     return fig
 
@@ -97,9 +99,7 @@ def show_image(ax, image, title: str | None = None, *, cmap: str = "gray", signe
     symmetric limits (``vmax`` if given, else the largest magnitude), so white means zero.
     ``frame=True`` keeps a thin border, which helps where an image's edge is white.
     """
-    if hasattr(image, "detach"):
-        image = image.detach().cpu().numpy()
-    image = np.asarray(image, dtype=np.float64)
+    image = _as_array(image)
     while image.ndim > 3 and image.shape[0] == 1:
         image = image[0]
     if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
@@ -154,7 +154,7 @@ def annotated_matrix(ax, values, fmt: str = "{:.0f}", *, cmap: str = "Blues", vm
     Each number is black on a light cell and white on a dark one, so it stays readable whatever
     the color map. For kernels, im2col matrices, pixel patches and confusion matrices.
     """
-    values = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values, dtype=np.float64)
+    values = _as_array(values)
     drawn = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax)
     for (row, col), value in np.ndenumerate(values):
         if skip_zeros and value == 0:
@@ -175,8 +175,6 @@ def draw_boxes(ax, boxes, color: str = "yellow", labels: Sequence[str] | None = 
     A label sits just inside its box's top-left corner, so a box at the image's top edge does not
     push it over the title.
     """
-    from matplotlib.patches import Rectangle
-
     for k, (x1, y1, x2, y2) in enumerate(np.asarray(boxes, dtype=np.float64).reshape(-1, 4)):
         ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color,
                                linewidth=linewidth, alpha=alpha, linestyle=linestyle))
@@ -192,10 +190,9 @@ def heat_overlay(ax, image, heat, title: str | None = None, *, alpha: float = 0.
     ``heat`` is ``(h, w)`` (or with leading axes of one), at the image's size or smaller (it is
     stretched over the image), and is scaled so that its largest value is the top of the color map.
     """
-    show_image(ax, image, title, title_size=title_size)
-    heat = np.asarray(heat.detach().cpu() if hasattr(heat, "detach") else heat, dtype=np.float64)
+    height, width = show_image(ax, image, title, title_size=title_size).get_array().shape[:2]
+    heat = _as_array(heat)
     heat = heat.reshape(heat.shape[-2:])
-    height, width = ax.images[-1].get_array().shape[:2]
     return ax.imshow(heat / max(float(heat.max()), 1e-12), cmap=cmap, alpha=alpha, vmin=0, vmax=1,
                      extent=(-0.5, width - 0.5, height - 0.5, -0.5))
 
